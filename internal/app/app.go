@@ -1,0 +1,190 @@
+// Package app is keyhaven's composition root: it turns a configuration into
+// a running server in small named steps — storage → barrier → services →
+// HTTP — and owns the seal state and the server's lifecycle.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/authz"
+	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/httpapi"
+	"github.com/keyhaven/keyhaven/internal/identity"
+	"github.com/keyhaven/keyhaven/internal/scheduler"
+	"github.com/keyhaven/keyhaven/internal/secrets"
+	"github.com/keyhaven/keyhaven/internal/servertls"
+	"github.com/keyhaven/keyhaven/internal/storage"
+	"github.com/keyhaven/keyhaven/internal/vaults"
+)
+
+// App is a keyhaven server.
+type App struct {
+	log             *slog.Logger
+	now             func() time.Time
+	dnsSuffix       string
+	challengeTenant string
+
+	store    storage.Store
+	barrier  *barrier.Barrier
+	vaults   *vaults.Service
+	secrets  *secrets.Service
+	identity *identity.Service
+	policy   *policyStore
+	sched    *scheduler.Scheduler
+
+	ln     net.Listener
+	srv    *http.Server
+	tls    *servertls.Bundle
+	onOpen func(ctx context.Context) error // runs after every unseal
+
+	sealMu   sync.Mutex
+	sealType string
+	tenantID string // configured tenant id, "" for generated
+}
+
+// services builds the domain services over the store.
+func (a *App) services(tokenLifetime time.Duration) {
+	a.barrier = barrier.New(a.store)
+	a.vaults = vaults.New(a.barrier, a.now)
+	a.secrets = secrets.New(a.barrier, a.now)
+	a.identity = identity.New(a.barrier, a.now, tokenLifetime)
+	a.policy = newPolicyStore(a.barrier)
+	a.sched = scheduler.New(time.Minute, a.now, a.log,
+		scheduler.Job{Name: "purge-deleted-secrets", Run: func(ctx context.Context, now time.Time) error {
+			n, err := a.secrets.PurgeDue(ctx, now)
+			if n > 0 {
+				a.log.Info("purged soft-deleted secrets past retention", "count", n)
+			}
+			return err
+		}})
+}
+
+// open loads the services' state once the barrier is unsealed.
+func (a *App) open(ctx context.Context, tenantID string) error {
+	if err := a.identity.Load(ctx, tenantID); err != nil {
+		return fmt.Errorf("load identity: %w", err)
+	}
+	if err := a.vaults.Load(ctx); err != nil {
+		return fmt.Errorf("load vaults: %w", err)
+	}
+	if err := a.policy.load(ctx); err != nil {
+		return fmt.Errorf("load policy: %w", err)
+	}
+	if a.onOpen != nil {
+		if err := a.onOpen(ctx); err != nil {
+			return err
+		}
+	}
+	a.sched.Start()
+	return nil
+}
+
+// bootstrapAdmin creates an application holding Key Vault Administrator on
+// the whole server and returns its client id and secret.
+func (a *App) bootstrapAdmin(ctx context.Context, name string, lifetime time.Duration) (*identity.App, string, error) {
+	app, secret, err := a.identity.CreateApp(ctx, name, lifetime)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := a.policy.assign(ctx, app.ObjectID, authz.KeyVaultAdministrator, "/"); err != nil {
+		return nil, "", err
+	}
+	return app, secret, nil
+}
+
+// handler returns the HTTP API.
+func (a *App) handler() http.Handler {
+	return httpapi.New(httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Identity: a.identity, Authz: a.policy,
+		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log, Now: a.now})
+}
+
+// listen opens the TCP listener and prepares the HTTPS server.
+func (a *App) listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	a.ln = ln
+	cfg := servertls.ServerConfig(a.tls)
+	a.srv = &http.Server{
+		Handler:           a.handler(),
+		TLSConfig:         cfg,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	return nil
+}
+
+// Addr is the listener's address (useful with port 0).
+func (a *App) Addr() *net.TCPAddr { return a.ln.Addr().(*net.TCPAddr) }
+
+// Port is the listener's port.
+func (a *App) Port() string { return strconv.Itoa(a.Addr().Port) }
+
+// CAFile is the path of the CA certificate clients should trust ("" when
+// the certificate was supplied by the operator).
+func (a *App) CAFile() string { return a.tls.CAFile }
+
+// Serve serves HTTPS until Shutdown; it returns nil after a clean shutdown.
+func (a *App) Serve() error {
+	err := a.srv.Serve(tls.NewListener(a.ln, a.srv.TLSConfig))
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting requests, waits for running ones (until ctx
+// ends), stops background work and closes storage.
+func (a *App) Shutdown(ctx context.Context) error {
+	err := a.srv.Shutdown(ctx)
+	a.sched.Stop()
+	a.barrier.Seal()
+	return errors.Join(err, a.store.Close())
+}
+
+// Sealed implements httpapi.Sealer.
+func (a *App) Sealed() bool { return a.barrier.Sealed() }
+
+// SealType implements httpapi.Sealer.
+func (a *App) SealType() string { return a.sealType }
+
+// Unseal implements httpapi.Sealer for passphrase seals.
+func (a *App) Unseal(ctx context.Context, passphrase []byte) error {
+	a.sealMu.Lock()
+	defer a.sealMu.Unlock()
+	if !a.barrier.Sealed() {
+		return nil
+	}
+	if a.sealType != "passphrase" {
+		return fmt.Errorf("%w: a %s seal cannot be unsealed with a passphrase", barrier.ErrUnsealFailed, a.sealType)
+	}
+	if err := a.barrier.Unseal(ctx, barrier.NewPassphraseSeal(passphrase)); err != nil {
+		return err
+	}
+	return a.open(ctx, a.tenantID)
+}
+
+// CreateApp registers an application with a client secret and no role
+// assignment: it can get tokens but is denied every data-plane action until
+// it is granted a role.
+func (a *App) CreateApp(ctx context.Context, name string) (clientID, secret string, err error) {
+	app, secret, err := a.identity.CreateApp(ctx, name, 365*24*time.Hour)
+	if err != nil {
+		return "", "", err
+	}
+	return app.ClientID, secret, nil
+}

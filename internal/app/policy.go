@@ -1,0 +1,78 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+
+	"github.com/keyhaven/keyhaven/internal/authz"
+	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/identity"
+	"github.com/keyhaven/keyhaven/internal/storage"
+)
+
+const assignmentsKey = "sys/authz/assignments"
+
+// policyStore keeps the role assignments in the barrier and serves the
+// policy in force from memory (it is read on every request).
+type policyStore struct {
+	b   *barrier.Barrier
+	cur atomic.Pointer[authz.Policy]
+}
+
+func newPolicyStore(b *barrier.Barrier) *policyStore {
+	p := &policyStore{b: b}
+	p.cur.Store(&authz.Policy{Roles: authz.BuiltinRoles()})
+	return p
+}
+
+// Policy implements httpapi.PolicySource.
+func (p *policyStore) Policy() *authz.Policy { return p.cur.Load() }
+
+func (p *policyStore) load(ctx context.Context) error {
+	var list []authz.Assignment
+	err := p.b.View(ctx, func(tx *barrier.Tx) error {
+		raw, err := tx.Get(assignmentsKey)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(raw, &list)
+	})
+	if err != nil {
+		return err
+	}
+	p.cur.Store(&authz.Policy{Roles: authz.BuiltinRoles(), Assignments: list})
+	return nil
+}
+
+// assign adds a role assignment at scope for a principal and persists it.
+func (p *policyStore) assign(ctx context.Context, principalID, roleID, scope string) error {
+	a := authz.Assignment{ID: identity.NewGUID(), PrincipalID: principalID, RoleID: roleID, Scope: scope}
+	var list []authz.Assignment
+	err := p.b.Update(ctx, func(tx *barrier.Tx) error {
+		list = nil
+		raw, err := tx.Get(assignmentsKey)
+		if err == nil {
+			if err := json.Unmarshal(raw, &list); err != nil {
+				return err
+			}
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		list = append(list, a)
+		raw, err = json.Marshal(list)
+		if err != nil {
+			return err
+		}
+		return tx.Put(assignmentsKey, raw)
+	})
+	if err != nil {
+		return err
+	}
+	p.cur.Store(&authz.Policy{Roles: authz.BuiltinRoles(), Assignments: list})
+	return nil
+}

@@ -1,0 +1,114 @@
+// Package authz decides whether a principal may perform an action at a
+// scope. It is pure: Decide reads only the Policy it is given, so every
+// decision is reproducible in tests.
+//
+// Actions are Azure RBAC data actions ("Microsoft.KeyVault/vaults/secrets/
+// getSecret/action"). Scopes are paths: "/" (the whole server),
+// "/vaults/{vault}", "/vaults/{vault}/secrets/{name}"; an assignment at a
+// scope covers every scope below it. Role permissions use Azure's wildcard
+// rules: "*" matches any run of characters, compared case-insensitively.
+// Anything not granted is denied; NotDataActions subtract from a role.
+package authz
+
+import (
+	"strings"
+)
+
+// Role is a role definition.
+type Role struct {
+	ID             string
+	Name           string
+	DataActions    []string
+	NotDataActions []string
+}
+
+// Assignment grants a role to a principal at a scope.
+type Assignment struct {
+	ID          string
+	PrincipalID string // object id of a user, group, application or managed identity
+	RoleID      string
+	Scope       string
+}
+
+// Policy is the set of role definitions and assignments in force.
+type Policy struct {
+	Roles       map[string]Role // by ID
+	Assignments []Assignment
+}
+
+// Request is what a caller wants to do.
+type Request struct {
+	PrincipalIDs []string // the caller's object id and its groups
+	Action       string
+	Scope        string
+}
+
+// Decision is the outcome of Decide.
+type Decision struct {
+	Allowed      bool
+	AssignmentID string // the assignment that allowed it
+}
+
+// Decide returns whether the policy allows the request.
+func (p *Policy) Decide(r Request) Decision {
+	for _, a := range p.Assignments {
+		if !contains(r.PrincipalIDs, a.PrincipalID) || !scopeCovers(a.Scope, r.Scope) {
+			continue
+		}
+		role, ok := p.Roles[a.RoleID]
+		if ok && role.Permits(r.Action) {
+			return Decision{Allowed: true, AssignmentID: a.ID}
+		}
+	}
+	return Decision{}
+}
+
+// Permits reports whether the role's data actions include action.
+func (r Role) Permits(action string) bool {
+	return anyMatch(r.DataActions, action) && !anyMatch(r.NotDataActions, action)
+}
+
+func anyMatch(patterns []string, action string) bool {
+	for _, p := range patterns {
+		if Match(p, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// Match reports whether an action matches a permission pattern with "*"
+// wildcards, case-insensitively.
+func Match(pattern, action string) bool {
+	pattern, action = strings.ToLower(pattern), strings.ToLower(action)
+	star := strings.IndexByte(pattern, '*')
+	if star < 0 {
+		return pattern == action
+	}
+	if !strings.HasPrefix(action, pattern[:star]) {
+		return false
+	}
+	rest := pattern[star+1:]
+	for i := star; i <= len(action); i++ {
+		if Match(rest, action[i:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// scopeCovers reports whether an assignment at scope covers target.
+func scopeCovers(scope, target string) bool {
+	scope = strings.TrimSuffix(strings.ToLower(scope), "/")
+	target = strings.ToLower(target)
+	return scope == "" || target == scope || strings.HasPrefix(target, scope+"/")
+}
+
+func contains(ids []string, id string) bool {
+	for _, x := range ids {
+		if strings.EqualFold(x, id) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,137 @@
+package barrier
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/keyhaven/keyhaven/internal/storage"
+	"github.com/keyhaven/keyhaven/internal/storage/memory"
+)
+
+const benchKey = "v/bench/secrets/db-password/0123456789abcdef"
+
+func benchStore() storage.Store { return memory.New() }
+
+// benchBarrier returns an unsealed barrier with vault "bench" and a 1 KiB
+// value at benchKey.
+func benchBarrier(b *testing.B) (*Barrier, []byte) {
+	b.Helper()
+	br := New(benchStore())
+	if err := br.Initialize(ctx, NewDevSeal()); err != nil {
+		b.Fatal(err)
+	}
+	value := bytes.Repeat([]byte("s"), 1024)
+	update(b, br, func(tx *Tx) error {
+		return errBoth(tx.CreateVaultKey("bench"), tx.Put(benchKey, value))
+	})
+	return br, value
+}
+
+func errBoth(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// BenchmarkTxGet measures Tx.Get of a 1 KiB vault value inside one View.
+func BenchmarkTxGet(b *testing.B) {
+	br, _ := benchBarrier(b)
+	b.ReportAllocs()
+	b.SetBytes(1024)
+	err := br.View(ctx, func(tx *Tx) error {
+		for b.Loop() {
+			if _, err := tx.Get(benchKey); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkTxPut measures Tx.Put of a 1 KiB vault value inside one Update.
+func BenchmarkTxPut(b *testing.B) {
+	br, value := benchBarrier(b)
+	b.ReportAllocs()
+	b.SetBytes(1024)
+	update(b, br, func(tx *Tx) error {
+		for b.Loop() {
+			if err := tx.Put(benchKey, value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// BenchmarkViewGet is one View transaction per read, as a request handler
+// does it: it includes the vault key record lookup and cache check.
+func BenchmarkViewGet(b *testing.B) {
+	br, _ := benchBarrier(b)
+	b.ReportAllocs()
+	b.SetBytes(1024)
+	for b.Loop() {
+		if _, err := get(br, benchKey); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkViewGetParallel is BenchmarkViewGet from GOMAXPROCS goroutines.
+func BenchmarkViewGetParallel(b *testing.B) {
+	br, _ := benchBarrier(b)
+	b.ReportAllocs()
+	b.SetBytes(1024)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := get(br, benchKey); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkUpdatePut is one Update transaction per write.
+func BenchmarkUpdatePut(b *testing.B) {
+	br, value := benchBarrier(b)
+	b.ReportAllocs()
+	b.SetBytes(1024)
+	for b.Loop() {
+		if err := br.Update(ctx, func(tx *Tx) error { return tx.Put(benchKey, value) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEnvelope isolates the barrier's cryptography from storage.
+func BenchmarkEnvelope(b *testing.B) {
+	br, value := benchBarrier(b)
+	kek := br.state.Load().root
+	for _, size := range []int{32, 1024} {
+		k, raw, err := sealEnvelope(kek, rootTerm, "sys/k", value[:size])
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("seal/%d", size), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sealEnvelope(kek, rootTerm, "sys/k", value[:size])
+			}
+		})
+		b.Run(fmt.Sprintf("open/%d", size), func(b *testing.B) {
+			b.ReportAllocs()
+			env, _ := parseEnvelope(raw)
+			sc := getScratch()
+			for b.Loop() {
+				if _, err := openEnvelope(kek, env, aadFor(sc, string(k)), &sc.dk); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,215 @@
+package barrier
+
+import (
+	"bytes"
+	"crypto/cipher"
+	"fmt"
+	"strings"
+
+	"github.com/keyhaven/keyhaven/internal/storage"
+)
+
+// Tx is a barrier transaction. It is only valid during the function given
+// to View or Update and must not be used concurrently.
+type Tx struct {
+	b        *Barrier
+	st       *keyState
+	stx      storage.Tx
+	writable bool
+
+	// memo remembers the last vault keyring used in this transaction.
+	memoID string
+	memo   *keyring
+}
+
+// check returns ErrSealed if the barrier was sealed (or resealed) since the
+// transaction started.
+func (tx *Tx) check() error {
+	if tx.b.state.Load() != tx.st {
+		return ErrSealed
+	}
+	return nil
+}
+
+// checkKey validates key for a Get, Put or Delete.
+func (tx *Tx) checkKey(key string, write bool) error {
+	if err := tx.check(); err != nil {
+		return err
+	}
+	if isReserved(key) {
+		return fmt.Errorf("%w: %q", ErrReservedKey, key)
+	}
+	if _, _, err := vaultOf(key); err != nil {
+		return err
+	}
+	if write && !tx.writable {
+		return storage.ErrReadOnly
+	}
+	return nil
+}
+
+// Get returns the decrypted value stored at key, or an error wrapping
+// storage.ErrNotFound or ErrIntegrity. The result belongs to the caller.
+func (tx *Tx) Get(key string) ([]byte, error) {
+	if err := tx.checkKey(key, false); err != nil {
+		return nil, err
+	}
+	sc := getScratch()
+	defer putScratch(sc)
+	aad := aadFor(sc, key)
+	raw, err := tx.stx.Get(aad[aadKeyOff:])
+	if err != nil {
+		return nil, fmt.Errorf("barrier: get %q: %w", key, err)
+	}
+	return tx.open(key, raw, aad, sc)
+}
+
+// open decrypts raw, stored at key; aad comes from aadFor(sc, key).
+func (tx *Tx) open(key string, raw, aad []byte, sc *scratch) ([]byte, error) {
+	env, err := parseEnvelope(raw)
+	if err != nil {
+		return nil, fmt.Errorf("barrier: open %q: %w", key, err)
+	}
+	kek, err := tx.readKEK(key, env.term, sc)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := openEnvelope(kek, env, aad, &sc.dk)
+	if err != nil {
+		return nil, fmt.Errorf("barrier: open %q: %w", key, err)
+	}
+	return pt, nil
+}
+
+// Put encrypts value and stores it at key. Keys under "v/<vaultID>/" need
+// that vault's key (see CreateVaultKey).
+func (tx *Tx) Put(key string, value []byte) error {
+	if err := tx.checkKey(key, true); err != nil {
+		return err
+	}
+	kek, term, err := tx.writeKEK(key)
+	if err != nil {
+		return err
+	}
+	k, v, err := sealEnvelope(kek, term, key, value)
+	if err != nil {
+		return err
+	}
+	return tx.stx.Put(k, v)
+}
+
+// Delete removes key. Deleting an absent key is not an error.
+func (tx *Tx) Delete(key string) error {
+	if err := tx.checkKey(key, true); err != nil {
+		return err
+	}
+	return tx.stx.Delete([]byte(key))
+}
+
+// Scan calls fn with the decrypted value of every key that starts with
+// prefix and is >= start ("" for no lower bound), in ascending key order,
+// until fn returns false or an error. Barrier-owned keys are skipped.
+func (tx *Tx) Scan(prefix, start string, fn func(key string, value []byte) (bool, error)) error {
+	sc := getScratch()
+	defer putScratch(sc)
+	return tx.scan(prefix, start, func(k, raw []byte) (bool, error) {
+		key := string(k)
+		pt, err := tx.open(key, raw, aadFor(sc, k), sc)
+		if err != nil {
+			return false, err
+		}
+		return fn(key, pt)
+	})
+}
+
+// ScanKeys is Scan without decryption: it only visits keys.
+func (tx *Tx) ScanKeys(prefix, start string, fn func(key string) (bool, error)) error {
+	return tx.scan(prefix, start, func(k, _ []byte) (bool, error) {
+		return fn(string(k))
+	})
+}
+
+// scan runs the underlying scan, skipping reserved keys and stopping with
+// ErrSealed if the barrier is sealed meanwhile.
+func (tx *Tx) scan(prefix, start string, fn func(k, v []byte) (bool, error)) error {
+	if err := tx.check(); err != nil {
+		return err
+	}
+	var from []byte
+	if start != "" {
+		from = []byte(start)
+	}
+	return tx.stx.Scan([]byte(prefix), from, func(k, v []byte) (bool, error) {
+		if err := tx.check(); err != nil {
+			return false, err
+		}
+		if isReservedBytes(k) {
+			return true, nil
+		}
+		return fn(k, v)
+	})
+}
+
+// writeKEK returns the KEK and term that new values at key are sealed with.
+func (tx *Tx) writeKEK(key string) (cipher.AEAD, uint32, error) {
+	id, inVault, err := vaultOf(key)
+	if err != nil || !inVault {
+		return tx.st.root, rootTerm, err
+	}
+	sc := getScratch()
+	defer putScratch(sc)
+	kr, err := tx.keyring(id, sc)
+	if err != nil {
+		return nil, 0, err
+	}
+	return kr.aeads[kr.current], kr.current, nil
+}
+
+// readKEK returns the KEK for a value at key sealed at term.
+func (tx *Tx) readKEK(key string, term uint32, sc *scratch) (cipher.AEAD, error) {
+	id, inVault, err := vaultOf(key)
+	if err != nil {
+		return nil, err
+	}
+	if !inVault {
+		if term != rootTerm {
+			return nil, fmt.Errorf("barrier: open %q: %w: unknown key term", key, ErrIntegrity)
+		}
+		return tx.st.root, nil
+	}
+	kr, err := tx.keyring(id, sc)
+	if err != nil {
+		return nil, err
+	}
+	if kek := kr.aeads[term]; kek != nil {
+		return kek, nil
+	}
+	return nil, fmt.Errorf("barrier: open %q: %w: unknown key term", key, ErrIntegrity)
+}
+
+// vaultOf reports which vault key protects key. Keys under "v/" must have
+// the form "v/<vaultID>/..." with a non-empty vaultID.
+func vaultOf(key string) (vaultID string, inVault bool, err error) {
+	if key == "" {
+		return "", false, fmt.Errorf("%w: empty key", ErrInvalidKey)
+	}
+	rest, ok := strings.CutPrefix(key, vaultPrefix)
+	if !ok {
+		return "", false, nil
+	}
+	id, _, found := strings.Cut(rest, "/")
+	if !found || id == "" {
+		return "", false, fmt.Errorf("%w: %q is not v/<vaultID>/...", ErrInvalidKey, key)
+	}
+	return id, true, nil
+}
+
+// isReserved reports whether key belongs to the barrier itself.
+func isReserved(key string) bool {
+	return key == sealKey || key == canaryKey || strings.HasPrefix(key, vaultKeyPrefix)
+}
+
+func isReservedBytes(k []byte) bool {
+	return string(k) == sealKey || string(k) == canaryKey ||
+		bytes.HasPrefix(k, []byte(vaultKeyPrefix))
+}

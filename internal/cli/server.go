@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyhaven/keyhaven/internal/app"
+	"github.com/keyhaven/keyhaven/internal/config"
+)
+
+func newServerCmd(s streams) *cobra.Command {
+	var dev bool
+	var devInfo string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the keyhaven server",
+		Long: `Run the keyhaven server.
+
+  keyhaven server --dev                 in memory, ready in well under a second, for development and tests
+  keyhaven server --config FILE         production: encrypted bbolt storage, sealed root key, TLS
+
+Every setting can also be given as a KEYHAVEN_* environment variable or a flag.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags(), os.Environ())
+			if err != nil {
+				return usageError{err}
+			}
+			log := newLogger(s, cfg.Log)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if dev {
+				return runDev(ctx, s, cfg, devInfo, log)
+			}
+			return runProd(ctx, cfg, log)
+		},
+	}
+	config.RegisterFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&dev, "dev", false, "run in dev mode: in-memory storage, dev seal, generated TLS, vault \"dev\" and a client application")
+	cmd.Flags().StringVar(&devInfo, "dev-info", "", "dev mode: also write the connection details as JSON to this file")
+	return cmd
+}
+
+func newLogger(s streams, c config.LogConfig) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(s.err, opts))
+	}
+	return slog.New(slog.NewTextHandler(s.err, opts))
+}
+
+func runDev(ctx context.Context, s streams, cfg config.Config, infoFile string, log *slog.Logger) error {
+	a, info, err := app.NewDev(ctx, app.DevOptions{Listen: cfg.Listen, DNSSuffix: cfg.DNSSuffix, Logger: log})
+	if err != nil {
+		return err
+	}
+	if infoFile != "" {
+		raw, _ := json.MarshalIndent(info, "", "  ")
+		if err := os.WriteFile(infoFile, append(raw, '\n'), 0o600); err != nil {
+			return fmt.Errorf("write --dev-info file: %w", err)
+		}
+	}
+	fmt.Fprint(s.out, info.Banner())
+	return serve(ctx, a, 5*time.Second, log)
+}
+
+func runProd(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("keyhaven is listening", "addr", a.Addr().String(), "dnsSuffix", cfg.DNSSuffix, "caFile", a.CAFile())
+	return serve(ctx, a, cfg.ShutdownTimeout, log)
+}
+
+// serve runs the server until ctx ends (SIGINT, SIGTERM), then shuts down
+// gracefully within timeout.
+func serve(ctx context.Context, a *app.App, timeout time.Duration, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- a.Serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return a.Shutdown(sctx)
+}

@@ -1,0 +1,130 @@
+// Package config builds keyhaven's typed server configuration from a YAML
+// file, the KEYHAVEN_* environment and command-line flags.
+//
+// Guarantees:
+//   - Precedence is defaults < file < environment < flags given on the
+//     command line; a flag left at its default never overrides anything, and
+//     an empty environment variable counts as unset.
+//   - Every setting has one YAML path, from which one rule derives its
+//     environment variable and its flag: storage.backend is
+//     KEYHAVEN_STORAGE_BACKEND and --storage-backend; camelCase words are
+//     split (tls.extraSANs is KEYHAVEN_TLS_EXTRA_SANS and --tls-extra-sans).
+//     The one exception is vaults, whose flag is --vault (repeatable).
+//   - Unknown keys in the file are errors.
+//   - Validate reports every problem at once; each message names the setting
+//     by YAML path, environment variable and flag.
+//   - Secret values (seal.passphrase) never appear in errors, warnings or the
+//     printed form of a Config.
+//   - Each setting's description lives once, in the desc tag of its field;
+//     flag usage and Reference (the README's table) are generated from it.
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is the whole server configuration. Fields carry their YAML name,
+// description (desc), allowed values (enum) and secrecy (secret) in tags.
+type Config struct {
+	Listen          string         `yaml:"listen" desc:"TCP address (host:port) of the HTTPS listener."`
+	DNSSuffix       string         `yaml:"dnsSuffix" desc:"DNS suffix of the vault hosts: a vault answers at {vault}.{dnsSuffix} on the listener's port. Lower-cased."`
+	DataDir         string         `yaml:"dataDir" desc:"Directory holding the database, the generated TLS files and the bootstrap credentials. Required in production; made absolute."`
+	Storage         StorageConfig  `yaml:"storage"`
+	TLS             TLSConfig      `yaml:"tls"`
+	Seal            SealConfig     `yaml:"seal"`
+	Identity        IdentityConfig `yaml:"identity"`
+	Log             LogConfig      `yaml:"log"`
+	ShutdownTimeout time.Duration  `yaml:"shutdownTimeout" desc:"How long a graceful shutdown waits for requests in flight."`
+	Vaults          []VaultConfig  `yaml:"vaults" flag:"vault" desc:"Vaults the server makes sure exist at start. The environment variable takes comma-separated names and the flag may be repeated; vaults named that way get the default settings and replace the file's list."`
+
+	// Warnings are problems that do not stop the server, such as a secret
+	// written in the configuration file; the caller prints them.
+	Warnings []string `yaml:"-"`
+}
+
+// StorageConfig chooses where keyhaven keeps its (encrypted) data.
+type StorageConfig struct {
+	Backend string `yaml:"backend" enum:"bolt,memory" desc:"Storage backend: bolt (one file) or memory (lost at exit)."`
+	Path    string `yaml:"path" desc:"Database file of the bolt backend. Empty means {dataDir}/keyhaven.db."`
+}
+
+// TLSConfig configures the HTTPS listener's certificate.
+type TLSConfig struct {
+	CertFile  string   `yaml:"certFile" desc:"PEM certificate (chain) of the listener. Give both files or neither; with neither, the server generates a CA and a certificate and keeps them in {dataDir}/tls."`
+	KeyFile   string   `yaml:"keyFile" desc:"PEM private key matching tls.certFile."`
+	ExtraSANs []string `yaml:"extraSANs" desc:"Extra DNS names and IP addresses for the generated certificate."`
+}
+
+// SealConfig chooses how the root key is released at start.
+type SealConfig struct {
+	Type           string `yaml:"type" enum:"passphrase,keyfile" desc:"How the root key is sealed: with a passphrase or with a key file."`
+	Passphrase     string `yaml:"passphrase" secret:"true" desc:"Seal passphrase. Secret: prefer the environment variable or seal.passphraseFile; in the file or on the command line it causes a warning."`
+	PassphraseFile string `yaml:"passphraseFile" desc:"File holding the seal passphrase."`
+	KeyFile        string `yaml:"keyFile" desc:"Key file of the keyfile seal. Required when seal.type is keyfile."`
+}
+
+// String formats s with the passphrase redacted, so that printing a Config
+// (fmt, log/slog text) never shows it.
+func (s SealConfig) String() string {
+	p := ""
+	if s.Passphrase != "" {
+		p = "[redacted]"
+	}
+	return fmt.Sprintf("{Type:%s Passphrase:%s PassphraseFile:%s KeyFile:%s}",
+		s.Type, p, s.PassphraseFile, s.KeyFile)
+}
+
+// IdentityConfig configures keyhaven's own token authority.
+type IdentityConfig struct {
+	TenantID      string        `yaml:"tenantId" desc:"Tenant GUID of the token authority. Empty: the server generates one on first start and keeps it."`
+	TokenLifetime time.Duration `yaml:"tokenLifetime" desc:"Lifetime of the access tokens the server issues, from 1m to 24h."`
+	// ChallengeTenant picks the tenant the 401 challenge names. The Azure
+	// SDKs refuse a challenge whose tenant differs from their credential's
+	// (an "adfs" credential accepts only "adfs" or none), so "any" names
+	// none and every credential shape works; the Go SDK then repeats its
+	// unauthenticated probe before each request.
+	ChallengeTenant string `yaml:"challengeTenant" enum:"any,tenant,adfs" desc:"Tenant named in the 401 challenge: any (none, so credentials for the tenant GUID and for adfs both work; the Go SDK then sends one extra unauthenticated round trip per request), tenant (the tenant GUID: no extra round trip, GUID credentials only) or adfs (ADFS-shaped credentials only)."`
+}
+
+// LogConfig configures the server's structured log.
+type LogConfig struct {
+	Level  string `yaml:"level" enum:"debug,info,warn,error" desc:"Least severe level that is logged."`
+	Format string `yaml:"format" enum:"text,json" desc:"Log line format."`
+}
+
+// VaultConfig is a vault the server makes sure exists at start.
+type VaultConfig struct {
+	Name                    string `yaml:"name" desc:"Vault name: 3-24 letters, digits and single hyphens, starting with a letter, ending with a letter or digit; unique regardless of case."`
+	SoftDeleteRetentionDays int    `yaml:"softDeleteRetentionDays" desc:"Days a deleted object stays recoverable, from 7 to 90."`
+	PurgeProtection         bool   `yaml:"purgeProtection" desc:"Whether deleted objects can only be purged after the retention period."`
+}
+
+// UnmarshalYAML fills the defaults of the fields a vault entry leaves out.
+// It uses the older Unmarshaler form because that one keeps the decoder's
+// rejection of unknown fields.
+func (v *VaultConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	type vaultEntry VaultConfig // without this method
+	p := vaultEntry(newVault(""))
+	err := unmarshal(&p)
+	*v = VaultConfig(p)
+	return err
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Listen:          "127.0.0.1:8443",
+		DNSSuffix:       "vault.localhost",
+		Storage:         StorageConfig{Backend: "bolt"},
+		Seal:            SealConfig{Type: "passphrase"},
+		Identity:        IdentityConfig{TokenLifetime: time.Hour, ChallengeTenant: "any"},
+		Log:             LogConfig{Level: "info", Format: "text"},
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// newVault returns a vault entry with the default settings.
+func newVault(name string) VaultConfig {
+	return VaultConfig{Name: name, SoftDeleteRetentionDays: 90}
+}

@@ -1,0 +1,182 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/keyhaven/keyhaven/internal/identity"
+	"github.com/keyhaven/keyhaven/internal/kverr"
+	"github.com/keyhaven/keyhaven/internal/vaults"
+)
+
+// call is the state of one request as it moves down the request path.
+type call struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	requestID string
+	query     url.Values
+	route     *route
+	params    []string // path parameters in pattern order
+	vault     *vaults.Vault
+	principal *identity.Principal
+	body      []byte
+}
+
+func newCall(s *Server, w http.ResponseWriter, r *http.Request) *call {
+	c := &call{w: w, r: r, requestID: newRequestID()}
+	h := w.Header()
+	h["Cache-Control"] = []string{"no-cache"}
+	h["Pragma"] = []string{"no-cache"}
+	h["Expires"] = []string{"-1"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	h["Strict-Transport-Security"] = []string{"max-age=31536000;includeSubDomains"}
+	h["X-Ms-Request-Id"] = []string{c.requestID}
+	if id := r.Header.Get("x-ms-client-request-id"); id != "" && len(id) <= 128 {
+		h["X-Ms-Client-Request-Id"] = []string{id}
+	}
+	c.query, _ = url.ParseQuery(r.URL.RawQuery)
+	return c
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// param returns the i-th path parameter.
+func (c *call) param(i int) string {
+	if i < len(c.params) {
+		return c.params[i]
+	}
+	return ""
+}
+
+// queryValue returns a query parameter, matching its name case-insensitively
+// (query keys may also arrive percent-encoded; ParseQuery decoded them).
+func (c *call) queryValue(name string) (string, bool) {
+	if v, ok := c.query[name]; ok && len(v) > 0 {
+		return v[0], true
+	}
+	for k, v := range c.query {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0], true
+		}
+	}
+	return "", false
+}
+
+// requireAPIVersion checks that the request names an API version. Every
+// version is served the same way; clients send 7.x and dated versions.
+func (c *call) requireAPIVersion() error {
+	if v, ok := c.queryValue("api-version"); !ok || v == "" {
+		return kverr.BadParameterf("The 'api-version' query parameter is required.")
+	}
+	return nil
+}
+
+// apiVersion returns the request's api-version, for nextLink.
+func (c *call) apiVersion() string {
+	v, _ := c.queryValue("api-version")
+	return v
+}
+
+// readBody reads the body within the route's limit. Routes without a body
+// limit ignore any body.
+func (c *call) readBody() error {
+	limit := c.route.body
+	if limit == 0 || c.r.Body == nil {
+		return nil
+	}
+	if c.r.ContentLength > limit {
+		return errTooLarge(limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(c.r.Body, limit+1))
+	if err != nil {
+		return kverr.BadParameterf("The request body could not be read.")
+	}
+	if int64(len(b)) > limit {
+		return errTooLarge(limit)
+	}
+	c.body = b
+	return nil
+}
+
+func errTooLarge(limit int64) error {
+	return kverr.New(kverr.TooLarge, "RequestEntityTooLarge", fmt.Sprintf("The request body exceeds the limit of %d bytes for this operation.", limit))
+}
+
+// decode parses the JSON body into dst. An empty body decodes as {}. Error
+// messages name the offending field and the expected type, never the value.
+func (c *call) decode(dst any) error {
+	if len(strings.TrimSpace(string(c.body))) == 0 {
+		return nil
+	}
+	err := json.Unmarshal(c.body, dst)
+	if err == nil {
+		return nil
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return kverr.BadParameterf("The request body must be a JSON object.")
+		}
+		return kverr.BadParameterf("Invalid request body: the field '%s' must be of type %s.", te.Field, jsonType(te.Type.Kind().String()))
+	}
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		return kverr.BadParameterf("Invalid request body: the field '%s' %s.", fe.field, fe.msg)
+	}
+	return kverr.BadParameterf("The request body is not valid JSON.")
+}
+
+func jsonType(kind string) string {
+	switch {
+	case kind == "bool":
+		return "boolean"
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "float"):
+		return "number"
+	case kind == "map", kind == "struct":
+		return "object"
+	case kind == "slice":
+		return "array"
+	}
+	return kind
+}
+
+// fieldError is returned by custom JSON decoders for a field's value.
+type fieldError struct{ field, msg string }
+
+func (e *fieldError) Error() string { return e.field + " " + e.msg }
+
+// reply writes v as JSON with status.
+func (c *call) reply(status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return kverr.Internalf(err)
+	}
+	h := c.w.Header()
+	h["Content-Type"] = []string{"application/json; charset=utf-8"}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(b)
+	return nil
+}
+
+// noContent writes an empty 204.
+func (c *call) noContent() error {
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// base is the scheme, host and port the client used, for returned ids.
+func (c *call) base() string { return "https://" + c.r.Host }

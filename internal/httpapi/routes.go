@@ -1,0 +1,6 @@
+package httpapi
+
+// dataRoutes is the data-plane route table: every route of every vault.
+func dataRoutes() []route {
+	return secretRoutes()
+}

@@ -1,0 +1,288 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/keyhaven/keyhaven/internal/kverr"
+	"github.com/keyhaven/keyhaven/internal/secrets"
+)
+
+const sv = "Microsoft.KeyVault/vaults/secrets/"
+
+// secretBody is the largest secret request: a 25 KiB value can grow six
+// times when every character is JSON-escaped, plus tags and attributes.
+const secretBody = 256 << 10
+
+func secretRoutes() []route {
+	return []route{
+		{method: "PUT", pattern: "/secrets/{name}", op: "SetSecret", action: sv + "setSecret/action", scope: scopeObject, body: secretBody, handle: (*Server).setSecret},
+		{method: "GET", pattern: "/secrets/{name}", op: "GetSecret", action: sv + "getSecret/action", scope: scopeObject, handle: (*Server).getSecret},
+		{method: "GET", pattern: "/secrets/{name}/{version}", op: "GetSecret", action: sv + "getSecret/action", scope: scopeObject, handle: (*Server).getSecret},
+		{method: "PATCH", pattern: "/secrets/{name}", op: "UpdateSecret", action: sv + "update/action", scope: scopeObject, body: secretBody, handle: (*Server).updateSecret},
+		{method: "PATCH", pattern: "/secrets/{name}/{version}", op: "UpdateSecret", action: sv + "update/action", scope: scopeObject, body: secretBody, handle: (*Server).updateSecret},
+		{method: "DELETE", pattern: "/secrets/{name}", op: "DeleteSecret", action: sv + "delete", scope: scopeObject, handle: (*Server).deleteSecret},
+		{method: "GET", pattern: "/secrets", op: "GetSecrets", action: sv + "readMetadata/action", scope: scopeVault, handle: (*Server).listSecrets},
+		{method: "GET", pattern: "/secrets/{name}/versions", op: "GetSecretVersions", action: sv + "readMetadata/action", scope: scopeObject, handle: (*Server).listSecretVersions},
+		{method: "POST", pattern: "/secrets/{name}/backup", op: "BackupSecret", action: sv + "backup/action", scope: scopeObject, handle: (*Server).backupSecret},
+		{method: "POST", pattern: "/secrets/restore", op: "RestoreSecret", action: sv + "restore/action", scope: scopeVault, body: 4 << 20, handle: (*Server).restoreSecret},
+		{method: "GET", pattern: "/deletedsecrets", op: "GetDeletedSecrets", action: sv + "readMetadata/action", scope: scopeVault, handle: (*Server).listDeletedSecrets},
+		{method: "GET", pattern: "/deletedsecrets/{name}", op: "GetDeletedSecret", action: sv + "getSecret/action", scope: scopeObject, handle: (*Server).getDeletedSecret},
+		{method: "DELETE", pattern: "/deletedsecrets/{name}", op: "PurgeDeletedSecret", action: sv + "purge/action", scope: scopeObject, handle: (*Server).purgeDeletedSecret},
+		{method: "POST", pattern: "/deletedsecrets/{name}/recover", op: "RecoverDeletedSecret", action: sv + "recover/action", scope: scopeObject, handle: (*Server).recoverDeletedSecret},
+	}
+}
+
+// Wire shapes of secrets.json.
+
+type secretAttributesIn struct {
+	Enabled   *bool     `json:"enabled"`
+	NotBefore *unixTime `json:"nbf"`
+	Expires   *unixTime `json:"exp"`
+}
+
+func (a *secretAttributesIn) update() secrets.AttributesUpdate {
+	if a == nil {
+		return secrets.AttributesUpdate{}
+	}
+	return secrets.AttributesUpdate{Enabled: a.Enabled, NotBefore: a.NotBefore.ptr(), Expires: a.Expires.ptr()}
+}
+
+type secretSetRequest struct {
+	Value       *string             `json:"value"`
+	ContentType *string             `json:"contentType"`
+	Attributes  *secretAttributesIn `json:"attributes"`
+	Tags        map[string]string   `json:"tags"`
+}
+
+type secretUpdateRequest struct {
+	ContentType *string             `json:"contentType"`
+	Attributes  *secretAttributesIn `json:"attributes"`
+	Tags        map[string]string   `json:"tags"`
+}
+
+type secretAttributesOut struct {
+	Enabled         bool   `json:"enabled"`
+	NotBefore       *int64 `json:"nbf,omitempty"`
+	Expires         *int64 `json:"exp,omitempty"`
+	Created         int64  `json:"created"`
+	Updated         int64  `json:"updated"`
+	RecoverableDays int    `json:"recoverableDays"`
+	RecoveryLevel   string `json:"recoveryLevel"`
+}
+
+type secretBundle struct {
+	Value       *string             `json:"value,omitempty"`
+	ID          string              `json:"id"`
+	ContentType string              `json:"contentType,omitempty"`
+	Attributes  secretAttributesOut `json:"attributes"`
+	Tags        map[string]string   `json:"tags,omitempty"`
+	Kid         string              `json:"kid,omitempty"`
+	Managed     bool                `json:"managed,omitempty"`
+	// Deleted secrets only.
+	RecoveryID         string `json:"recoveryId,omitempty"`
+	DeletedDate        int64  `json:"deletedDate,omitempty"`
+	ScheduledPurgeDate int64  `json:"scheduledPurgeDate,omitempty"`
+}
+
+// secretJSON encodes a secret. withVersion selects a versioned id (bundles,
+// version lists) or a versionless one (list items).
+func (c *call) secretJSON(s *secrets.Secret, withValue, withVersion bool) secretBundle {
+	v := c.vault
+	id := c.base() + "/secrets/" + s.Name
+	if withVersion {
+		id += "/" + s.Version
+	}
+	b := secretBundle{ID: id, ContentType: s.ContentType, Tags: s.Tags, Managed: s.Managed,
+		Attributes: secretAttributesOut{Enabled: s.Attributes.Enabled, NotBefore: s.Attributes.NotBefore,
+			Expires: s.Attributes.Expires, Created: s.Attributes.Created, Updated: s.Attributes.Updated,
+			RecoverableDays: v.SoftDeleteRetentionDays, RecoveryLevel: v.RecoveryLevel()}}
+	if s.KeyID != "" {
+		b.Kid = c.base() + s.KeyID
+	}
+	if withValue {
+		val := s.Value
+		b.Value = &val
+	}
+	return b
+}
+
+func (c *call) deletedSecretJSON(d *secrets.DeletedSecret, withVersion bool) secretBundle {
+	b := c.secretJSON(&d.Secret, false, withVersion)
+	b.RecoveryID = c.base() + "/deletedsecrets/" + d.Name
+	b.DeletedDate, b.ScheduledPurgeDate = d.DeletedDate, d.ScheduledPurgeDate
+	return b
+}
+
+// Handlers.
+
+func (s *Server) setSecret(c *call) error {
+	var req secretSetRequest
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	sec, err := s.Secrets.Set(c.r.Context(), c.vault, c.param(0), secrets.SetParams{
+		Value: req.Value, ContentType: req.ContentType, Tags: req.Tags, Attributes: req.Attributes.update()})
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, c.secretJSON(sec, true, true))
+}
+
+func (s *Server) getSecret(c *call) error {
+	sec, err := s.Secrets.Get(c.r.Context(), c.vault, c.param(0), c.param(1))
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, c.secretJSON(sec, true, true))
+}
+
+func (s *Server) updateSecret(c *call) error {
+	var req secretUpdateRequest
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	sec, err := s.Secrets.Update(c.r.Context(), c.vault, c.param(0), c.param(1), secrets.UpdateParams{
+		ContentType: req.ContentType, Tags: req.Tags, Attributes: req.Attributes.update()})
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, c.secretJSON(sec, false, true))
+}
+
+func (s *Server) deleteSecret(c *call) error {
+	d, err := s.Secrets.Delete(c.r.Context(), c.vault, c.param(0))
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, c.deletedSecretJSON(d, true))
+}
+
+func (s *Server) getDeletedSecret(c *call) error {
+	d, err := s.Secrets.GetDeleted(c.r.Context(), c.vault, c.param(0))
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, c.deletedSecretJSON(d, true))
+}
+
+func (s *Server) purgeDeletedSecret(c *call) error {
+	if err := s.Secrets.Purge(c.r.Context(), c.vault, c.param(0)); err != nil {
+		return err
+	}
+	return c.noContent()
+}
+
+func (s *Server) recoverDeletedSecret(c *call) error {
+	sec, err := s.Secrets.Recover(c.r.Context(), c.vault, c.param(0))
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, c.secretJSON(sec, false, true))
+}
+
+type backupResult struct {
+	Value base64URL `json:"value"`
+}
+
+func (s *Server) backupSecret(c *call) error {
+	blob, err := s.Secrets.Backup(c.r.Context(), c.vault, c.param(0))
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, backupResult{Value: blob})
+}
+
+func (s *Server) restoreSecret(c *call) error {
+	var req struct {
+		Value *base64URL `json:"value"`
+	}
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	if req.Value == nil {
+		return kverr.BadParameterf("The parameter 'value' is required.")
+	}
+	sec, err := s.Secrets.Restore(c.r.Context(), c.vault, *req.Value)
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, c.secretJSON(sec, false, true))
+}
+
+func (s *Server) listSecrets(c *call) error {
+	cursor, max, err := c.paging()
+	if err != nil {
+		return err
+	}
+	page, err := s.Secrets.List(c.r.Context(), c.vault, cursor, max)
+	if err != nil {
+		return err
+	}
+	return replyPage(c, page.Items, page.Next, func(x *secrets.Secret) secretBundle { return c.secretJSON(x, false, false) })
+}
+
+func (s *Server) listSecretVersions(c *call) error {
+	cursor, max, err := c.paging()
+	if err != nil {
+		return err
+	}
+	page, err := s.Secrets.ListVersions(c.r.Context(), c.vault, c.param(0), cursor, max)
+	if err != nil {
+		return err
+	}
+	return replyPage(c, page.Items, page.Next, func(x *secrets.Secret) secretBundle { return c.secretJSON(x, false, true) })
+}
+
+func (s *Server) listDeletedSecrets(c *call) error {
+	cursor, max, err := c.paging()
+	if err != nil {
+		return err
+	}
+	page, err := s.Secrets.ListDeleted(c.r.Context(), c.vault, cursor, max)
+	if err != nil {
+		return err
+	}
+	return replyPage(c, page.Items, page.Next, func(x *secrets.DeletedSecret) secretBundle { return c.deletedSecretJSON(x, false) })
+}
+
+// paging reads maxresults (1–25) and the $skiptoken cursor.
+func (c *call) paging() (cursor string, max int, err error) {
+	if v, ok := c.queryValue("maxresults"); ok && v != "" {
+		max, err = strconv.Atoi(v)
+		if err != nil || max < 1 || max > secrets.MaxPageSize {
+			return "", 0, kverr.BadParameterf("The 'maxresults' query parameter must be an integer between 1 and %d.", secrets.MaxPageSize)
+		}
+	}
+	if tok, ok := c.queryValue("$skiptoken"); ok && tok != "" {
+		raw, derr := base64.RawURLEncoding.DecodeString(tok)
+		if derr != nil {
+			return "", 0, kverr.BadParameterf("The '$skiptoken' query parameter is invalid.")
+		}
+		cursor = string(raw)
+	}
+	return cursor, max, nil
+}
+
+// replyPage writes one page with an absolute nextLink that carries the
+// api-version (and maxresults when the client gave one).
+func replyPage[T, W any](c *call, items []T, next string, enc func(*T) W) error {
+	out := listResult[W]{Value: make([]W, 0, len(items))}
+	for i := range items {
+		out.Value = append(out.Value, enc(&items[i]))
+	}
+	if next != "" {
+		q := url.Values{}
+		q.Set("api-version", c.apiVersion())
+		q.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte(next)))
+		if m, ok := c.queryValue("maxresults"); ok && m != "" {
+			q.Set("maxresults", m)
+		}
+		link := c.base() + "/" + strings.Join(splitPath(c.r.URL.Path), "/") + "?" + q.Encode()
+		out.NextLink = &link
+	}
+	return c.reply(http.StatusOK, out)
+}

@@ -1,0 +1,158 @@
+// Package httpapi is keyhaven's wire protocol: the Azure Key Vault data
+// plane on every vault host ({vault}.{dns-suffix}) and the token authority
+// and server endpoints on every other host.
+//
+// One ServeHTTP runs the request path in one direction: route table →
+// request id → vault lookup by host → authenticate (401 challenge before the
+// body is read) → authorize (the route's declared data action at its scope)
+// → read and decode the body within the route's limit → domain service →
+// encode. Errors from any step are rendered through one table into Azure's
+// envelope. Handlers never touch storage or crypto: they call services.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/authz"
+	"github.com/keyhaven/keyhaven/internal/identity"
+	"github.com/keyhaven/keyhaven/internal/kverr"
+	"github.com/keyhaven/keyhaven/internal/secrets"
+	"github.com/keyhaven/keyhaven/internal/vaults"
+)
+
+// Sealer is the seal state of the server, owned by the composition root.
+type Sealer interface {
+	Sealed() bool
+	// Unseal releases the root key with a passphrase and brings the
+	// services up. It returns an error wrapping barrier.ErrUnsealFailed
+	// when the passphrase is wrong.
+	Unseal(ctx context.Context, passphrase []byte) error
+	SealType() string
+}
+
+// PolicySource returns the authorization policy in force.
+type PolicySource interface {
+	Policy() *authz.Policy
+}
+
+// Deps are the services the API calls.
+type Deps struct {
+	Vaults    *vaults.Service
+	Secrets   *secrets.Service
+	Identity  *identity.Service
+	Authz     PolicySource
+	Seal      Sealer
+	DNSSuffix string // e.g. "vault.localhost"
+	// ChallengeTenant is "any" (default), "tenant" or "adfs": which tenant
+	// the 401 challenge names (see config.IdentityConfig).
+	ChallengeTenant string
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Server serves both planes.
+type Server struct {
+	Deps
+	data      *table
+	authority *table
+}
+
+// New returns the HTTP handler of a keyhaven server.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	d.DNSSuffix = strings.ToLower(strings.TrimSuffix(d.DNSSuffix, "."))
+	return &Server{Deps: d, data: newTable(dataRoutes()), authority: newTable(authorityRoutes())}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := newCall(s, w, r)
+	var err error
+	if vaultName, ok := s.vaultName(r.Host); ok {
+		err = s.serveData(c, vaultName)
+	} else {
+		err = s.serveAuthority(c)
+	}
+	if err != nil {
+		s.renderError(c, err)
+	}
+}
+
+// vaultName extracts {vault} from a host of the form {vault}.{dns-suffix}[:port].
+func (s *Server) vaultName(host string) (string, bool) {
+	h := hostOnly(host)
+	if !strings.HasSuffix(h, "."+s.DNSSuffix) {
+		return "", false
+	}
+	name := strings.TrimSuffix(h, "."+s.DNSSuffix)
+	return name, name != "" && !strings.Contains(name, ".")
+}
+
+func hostOnly(hostport string) string {
+	h := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		h = host
+	}
+	return strings.ToLower(strings.TrimSuffix(h, "."))
+}
+
+func (s *Server) serveData(c *call, vaultName string) error {
+	rt, params, known := s.data.match(c.r.Method, splitPath(c.r.URL.Path))
+	if rt == nil {
+		return noRoute(known)
+	}
+	c.route, c.params = rt, params
+	if s.Seal.Sealed() {
+		return errSealed
+	}
+	v, ok := s.Vaults.Lookup(vaultName)
+	if !ok {
+		return kverr.New(kverr.NotFound, "VaultNotFound", "The vault "+vaultName+" does not exist on this server.")
+	}
+	c.vault = v
+	if err := s.authenticate(c); err != nil {
+		return err
+	}
+	if err := s.authorize(c); err != nil {
+		return err
+	}
+	if err := c.requireAPIVersion(); err != nil {
+		return err
+	}
+	if err := c.readBody(); err != nil {
+		return err
+	}
+	return rt.handle(s, c)
+}
+
+func (s *Server) serveAuthority(c *call) error {
+	rt, params, known := s.authority.match(c.r.Method, splitPath(c.r.URL.Path))
+	if rt == nil {
+		return noRoute(known)
+	}
+	c.route, c.params = rt, params
+	if err := c.readBody(); err != nil {
+		return err
+	}
+	return rt.handle(s, c)
+}
+
+func noRoute(pathKnown bool) error {
+	if pathKnown {
+		return kverr.New(kverr.MethodNotAllowed, "MethodNotAllowed", "The HTTP method is not allowed on this resource.")
+	}
+	return kverr.New(kverr.NotFound, "NotFound", "The requested resource does not exist.")
+}
+
+var errSealed = kverr.New(kverr.Unavailable, "ServiceUnavailable",
+	"The keyhaven server is sealed: no data can be served until it is unsealed (keyhaven operator unseal).")

@@ -1,0 +1,169 @@
+package identity
+
+import (
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"time"
+)
+
+// clockSkew is how far exp and nbf may be off between clients and server.
+const clockSkew = 2 * time.Minute
+
+// Token is an issued access token.
+type Token struct {
+	AccessToken string
+	ExpiresIn   int64
+	ExpiresOn   int64
+}
+
+// Issue signs an access token for app, issued by issuer for audience.
+// version is "1.0" (ADFS / v1 shape) or "2.0".
+func (s *Service) Issue(app *App, issuer, audience, version string) (*Token, error) {
+	s.mu.RLock()
+	key := s.keys[len(s.keys)-1]
+	tenant := s.tenantID
+	s.mu.RUnlock()
+	now := s.now()
+	exp := now.Add(s.lifetime)
+	c := &Claims{Issuer: issuer, Audience: audience, Subject: app.ObjectID, TenantID: tenant,
+		ObjectID: app.ObjectID, IDType: "app", Version: version,
+		IssuedAt: now.Unix(), NotBefore: now.Add(-5 * time.Minute).Unix(), Expires: exp.Unix(), TokenID: NewGUID()[:22]}
+	if version == "2.0" {
+		c.AZP = app.ClientID
+	} else {
+		c.AppID = app.ClientID
+	}
+	tok, err := signRS256(key.priv, key.Kid, c)
+	if err != nil {
+		return nil, err
+	}
+	return &Token{AccessToken: tok, ExpiresIn: int64(s.lifetime / time.Second), ExpiresOn: exp.Unix()}, nil
+}
+
+// Audience decides whether an aud claim names this server's data plane.
+type Audience func(aud string) bool
+
+// Validate checks an access token and returns its principal. Issuer checks
+// that iss is one of this authority's issuers; aud checks the audience.
+// Results are cached until the token expires, so a token's signature is
+// verified once.
+func (s *Service) Validate(token string, issuer func(string) bool, aud Audience) (*Principal, error) {
+	now := s.now()
+	if p, ok := s.cache.get(token, now); ok {
+		return p, nil
+	}
+	c, err := verifyRS256(token, s.publicKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if err := s.checkClaims(c, now, issuer, aud); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	appID := c.AppID
+	if appID == "" {
+		appID = c.AZP
+	}
+	p := &Principal{TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: appID}
+	s.cache.put(token, p, time.Unix(c.Expires, 0).Add(clockSkew), now)
+	return p, nil
+}
+
+func (s *Service) checkClaims(c *Claims, now time.Time, issuer func(string) bool, aud Audience) error {
+	switch {
+	case !issuer(c.Issuer):
+		return errors.New("the token's issuer is not trusted")
+	case !aud(c.Audience):
+		return errors.New("the token's audience is not this vault service")
+	case c.TenantID != s.TenantID():
+		return errors.New("the token belongs to another tenant")
+	case now.After(time.Unix(c.Expires, 0).Add(clockSkew)):
+		return errors.New("the token has expired")
+	case now.Add(clockSkew).Before(time.Unix(c.NotBefore, 0)):
+		return errors.New("the token is not valid yet")
+	case c.ObjectID == "":
+		return errors.New("the token has no oid claim")
+	}
+	return nil
+}
+
+func (s *Service) publicKey(kid string) *rsa.PublicKey {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, k := range s.keys {
+		if k.Kid == kid {
+			return &k.priv.PublicKey
+		}
+	}
+	return nil
+}
+
+// JWK is a public signing key as published in the JWKS document.
+type JWK struct {
+	Kty string   `json:"kty"`
+	Use string   `json:"use"`
+	Alg string   `json:"alg"`
+	Kid string   `json:"kid"`
+	N   string   `json:"n"`
+	E   string   `json:"e"`
+	X5t string   `json:"x5t,omitempty"`
+	X5c []string `json:"x5c,omitempty"`
+}
+
+// JWKS returns the public signing keys.
+func (s *Service) JWKS() []JWK {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]JWK, 0, len(s.keys))
+	for _, k := range s.keys {
+		pub := k.priv.PublicKey
+		out = append(out, JWK{Kty: "RSA", Use: "sig", Alg: "RS256", Kid: k.Kid,
+			N: base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+			E: base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes())})
+	}
+	return out
+}
+
+// tokenCache remembers validated tokens until they expire. It is bounded:
+// when full it drops expired entries, and if none expired, everything.
+type tokenCache struct {
+	mu  sync.RWMutex
+	max int
+	m   map[string]cachedPrincipal
+}
+
+type cachedPrincipal struct {
+	p     *Principal
+	until time.Time
+}
+
+func newTokenCache(max int) tokenCache { return tokenCache{max: max, m: map[string]cachedPrincipal{}} }
+
+func (c *tokenCache) get(token string, now time.Time) (*Principal, bool) {
+	c.mu.RLock()
+	e, ok := c.m[token]
+	c.mu.RUnlock()
+	if !ok || now.After(e.until) {
+		return nil, false
+	}
+	return e.p, true
+}
+
+func (c *tokenCache) put(token string, p *Principal, until, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		for k, e := range c.m {
+			if now.After(e.until) {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= c.max {
+			c.m = map[string]cachedPrincipal{}
+		}
+	}
+	c.m[token] = cachedPrincipal{p: p, until: until}
+}

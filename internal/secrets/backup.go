@@ -1,0 +1,168 @@
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/kverr"
+	"github.com/keyhaven/keyhaven/internal/vaults"
+)
+
+// backupPurpose names the key the barrier derives for secret backups, so a
+// backup of another object type (or anything else sealed by the server) is
+// never accepted as a secret backup.
+const backupPurpose = "keyhaven/backup/secret/v1"
+
+// backupBlob is the plaintext inside a backup: every version of one secret.
+type backupBlob struct {
+	Name     string    `json:"name"`
+	Current  string    `json:"current"`
+	Versions []version `json:"versions"`
+}
+
+// Backup returns an opaque, encrypted and integrity-protected blob holding
+// every version of an active secret. Only this server (its root key) can
+// restore it.
+func (s *Service) Backup(ctx context.Context, v *vaults.Vault, name string) ([]byte, error) {
+	var blob backupBlob
+	err := s.b.View(ctx, func(tx *barrier.Tx) error {
+		h, _, err := loadVersion(tx, v, name, "")
+		if err != nil {
+			return err
+		}
+		blob = backupBlob{Name: h.Name, Current: h.Current}
+		return tx.Scan(versionsPrefix(v, strings.ToLower(name)), "", func(_ string, val []byte) (bool, error) {
+			var rec version
+			if err := json.Unmarshal(val, &rec); err != nil {
+				return false, err
+			}
+			blob.Versions = append(blob.Versions, rec)
+			if len(blob.Versions) > MaxBackupVersions {
+				return false, kverr.BadParameterf("The secret has more than %d versions and cannot be backed up.", MaxBackupVersions)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	plain, err := json.Marshal(&blob)
+	if err != nil {
+		return nil, err
+	}
+	return s.b.SealBytes(backupPurpose, plain)
+}
+
+// Restore recreates a backed-up secret with all its versions and version
+// ids. The name must be free in the vault: neither active nor soft-deleted.
+func (s *Service) Restore(ctx context.Context, v *vaults.Vault, sealed []byte) (*Secret, error) {
+	blob, err := s.openBackup(sealed)
+	if err != nil {
+		return nil, err
+	}
+	lname := strings.ToLower(blob.Name)
+	var out *Secret
+	err = s.b.Update(ctx, func(tx *barrier.Tx) error {
+		for _, k := range []string{headKey(v, lname), deletedKey(v, lname)} {
+			if exists, err := has(tx, k); err != nil || exists {
+				return errOr(err, restoreConflict(blob.Name))
+			}
+		}
+		for i := range blob.Versions {
+			rec := &blob.Versions[i]
+			if rec.Version == blob.Current {
+				item := rec.item(blob.Name)
+				out = &item
+			}
+			if err := putJSON(tx, versionsPrefix(v, lname)+rec.Version, rec); err != nil {
+				return err
+			}
+		}
+		return putJSON(tx, headKey(v, lname), &head{Name: blob.Name, Current: blob.Current})
+	})
+	return out, err
+}
+
+func (s *Service) openBackup(sealed []byte) (*backupBlob, error) {
+	invalid := kverr.BadParameterf("The backup blob is invalid: it is corrupt, was altered, or was not made by this server for a secret.")
+	plain, err := s.b.OpenBytes(backupPurpose, sealed)
+	if err != nil {
+		if isSealed(err) {
+			return nil, err
+		}
+		return nil, invalid
+	}
+	var blob backupBlob
+	if err := json.Unmarshal(plain, &blob); err != nil || ValidateName(blob.Name) != nil || !blob.hasCurrent() {
+		return nil, invalid
+	}
+	return &blob, nil
+}
+
+func (b *backupBlob) hasCurrent() bool {
+	for _, v := range b.Versions {
+		if !versionRE.MatchString(v.Version) {
+			return false
+		}
+	}
+	for _, v := range b.Versions {
+		if v.Version == b.Current {
+			return true
+		}
+	}
+	return false
+}
+
+func restoreConflict(name string) error {
+	return kverr.New(kverr.Conflict, "Conflict",
+		"There was a conflict restoring the secret '"+name+"'. This can happen if either: a secret with the same name already exists, or the secret was deleted but not yet purged.")
+}
+
+// PurgeDue permanently removes soft-deleted secrets (in every vault) whose
+// scheduled purge date is at or before now, and returns how many it purged.
+func (s *Service) PurgeDue(ctx context.Context, now time.Time) (int, error) {
+	type due struct {
+		vaultID, lname, key string
+		at                  int64
+	}
+	var list []due
+	err := s.b.View(ctx, func(tx *barrier.Tx) error {
+		return tx.ScanKeys(purgePrefix, "", func(k string) (bool, error) {
+			parts := strings.Split(strings.TrimPrefix(k, purgePrefix), "/")
+			if len(parts) != 3 {
+				return true, nil
+			}
+			at, err := strconv.ParseInt(parts[0], 10, 64)
+			if err != nil || at > now.Unix() {
+				return false, nil
+			}
+			list = append(list, due{vaultID: parts[1], lname: parts[2], key: k, at: at})
+			return len(list) < 1000, nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range list {
+		v := &vaults.Vault{ID: d.vaultID}
+		err := s.b.Update(ctx, func(tx *barrier.Tx) error {
+			var h head
+			found, err := getJSON(tx, deletedKey(v, d.lname), &h)
+			if err != nil || !found || h.ScheduledPurgeDate != d.at {
+				// Recovered (or re-deleted with another date): drop the stale entry.
+				return errOr(err, tx.Delete(d.key))
+			}
+			n++
+			return purge(tx, v, d.lname, d.at)
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}

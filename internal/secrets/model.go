@@ -1,0 +1,163 @@
+// Package secrets implements Azure Key Vault's secrets: versioned values with
+// attributes and tags, soft delete with recovery and purge, and opaque
+// backup/restore. It owns the semantics and limits (names, sizes, tags,
+// enabled, soft-delete states); the httpapi package owns the wire encoding.
+//
+// Storage layout, all inside the barrier (so encrypted under the vault's key):
+//
+//	v/<vault-id>/secrets/<name>                  head of an active secret
+//	v/<vault-id>/deletedsecrets/<name>           head of a soft-deleted secret
+//	v/<vault-id>/secretversions/<name>/<version> one version (value, attributes, tags)
+//	sys/purge/secrets/<unix-seconds>/<vault-id>/<name>  purge schedule index
+//
+// <name> is the lower-cased object name (names compare case-insensitively;
+// the head keeps the case the secret was created with). Every change is one
+// storage transaction, durable before the call returns.
+package secrets
+
+import (
+	"regexp"
+	"unicode/utf8"
+
+	"github.com/keyhaven/keyhaven/internal/kverr"
+)
+
+// Azure's limits for secrets.
+const (
+	MaxValueBytes       = 25 * 1024
+	MaxContentTypeChars = 255
+	MaxTags             = 15
+	MaxTagChars         = 512
+	MaxPageSize         = 25
+	MaxBackupVersions   = 500
+)
+
+// Attributes of one secret version. Times are Unix seconds.
+type Attributes struct {
+	Enabled   bool
+	NotBefore *int64
+	Expires   *int64
+	Created   int64
+	Updated   int64
+}
+
+// Secret is one version of a secret. Value is empty in list results.
+type Secret struct {
+	Name        string // the name as created
+	Version     string
+	Value       string
+	ContentType string
+	Tags        map[string]string
+	Attributes  Attributes
+	Managed     bool
+	KeyID       string // certificate-backed secrets: the key's id path
+}
+
+// DeletedSecret is a soft-deleted secret's latest version plus its
+// deletion dates (Unix seconds).
+type DeletedSecret struct {
+	Secret
+	DeletedDate        int64
+	ScheduledPurgeDate int64
+}
+
+// AttributesUpdate holds the attributes a request sets; nil means unchanged.
+type AttributesUpdate struct {
+	Enabled   *bool
+	NotBefore *int64
+	Expires   *int64
+}
+
+// SetParams is a SetSecret request.
+type SetParams struct {
+	Value       *string
+	ContentType *string
+	Tags        map[string]string
+	Attributes  AttributesUpdate
+}
+
+// UpdateParams is an UpdateSecret request; nil fields stay unchanged, Tags
+// replaces the whole map when non-nil.
+type UpdateParams struct {
+	ContentType *string
+	Tags        map[string]string
+	Attributes  AttributesUpdate
+}
+
+var (
+	nameRE    = regexp.MustCompile(`^[0-9a-zA-Z-]{1,127}$`)
+	versionRE = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+)
+
+// ValidateName checks an object name against Azure's rules.
+func ValidateName(name string) error {
+	if !nameRE.MatchString(name) {
+		return kverr.BadParameterf("The secret name is invalid: it must be 1-127 characters of letters, digits and hyphens.")
+	}
+	return nil
+}
+
+// Validate checks a SetSecret request against Azure's limits.
+func (p *SetParams) Validate() error {
+	if p.Value == nil {
+		return kverr.BadParameterf("The parameter 'value' is required.")
+	}
+	if len(*p.Value) > MaxValueBytes {
+		return kverr.BadParameterf("The secret value exceeds the maximum size of %d bytes.", MaxValueBytes)
+	}
+	return validateCommon(p.ContentType, p.Tags, p.Attributes)
+}
+
+// Validate checks an UpdateSecret request.
+func (p *UpdateParams) Validate() error {
+	return validateCommon(p.ContentType, p.Tags, p.Attributes)
+}
+
+func validateCommon(ct *string, tags map[string]string, a AttributesUpdate) error {
+	if ct != nil && utf8.RuneCountInString(*ct) > MaxContentTypeChars {
+		return kverr.BadParameterf("The content type exceeds the maximum length of %d characters.", MaxContentTypeChars)
+	}
+	if err := ValidateTags(tags); err != nil {
+		return err
+	}
+	if a.NotBefore != nil && a.Expires != nil && *a.Expires < *a.NotBefore {
+		return kverr.BadParameterf("The expiry time (exp) must not be before the activation time (nbf).")
+	}
+	return nil
+}
+
+// ValidateTags checks Azure's tag limits: at most 15 tags, names 1–512 and
+// values up to 512 characters.
+func ValidateTags(tags map[string]string) error {
+	if len(tags) > MaxTags {
+		return kverr.BadParameterf("Too many tags: at most %d are allowed.", MaxTags)
+	}
+	for k, v := range tags {
+		if k == "" || utf8.RuneCountInString(k) > MaxTagChars {
+			return kverr.BadParameterf("Tag names must be 1-%d characters long.", MaxTagChars)
+		}
+		if utf8.RuneCountInString(v) > MaxTagChars {
+			return kverr.BadParameterf("Tag values must be at most %d characters long.", MaxTagChars)
+		}
+	}
+	return nil
+}
+
+func notFound(name string) error {
+	return kverr.New(kverr.NotFound, "SecretNotFound",
+		"A secret with (name/id) "+name+" was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182")
+}
+
+func deletedNotFound(name string) error {
+	return kverr.New(kverr.NotFound, "SecretNotFound", "Deleted Secret not found: "+name)
+}
+
+func deletedButRecoverable(name string) error {
+	return kverr.New(kverr.Conflict, "Conflict",
+		"Secret "+name+" is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.").
+		WithInner("ObjectIsDeletedButRecoverable")
+}
+
+func disabled() error {
+	return kverr.New(kverr.Forbidden, "Forbidden", "Operation get is not allowed on a disabled secret.").WithInner("SecretDisabled")
+}

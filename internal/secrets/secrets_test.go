@@ -1,0 +1,193 @@
+package secrets_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/kverr"
+	"github.com/keyhaven/keyhaven/internal/secrets"
+	"github.com/keyhaven/keyhaven/internal/storage/memory"
+	"github.com/keyhaven/keyhaven/internal/vaults"
+)
+
+// clock is a settable clock for tests.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+type fixture struct {
+	svc    *secrets.Service
+	clock  *clock
+	vault  *vaults.Vault
+	vaults *vaults.Service
+}
+
+func newFixture(t *testing.T, spec vaults.Spec) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	b := barrier.New(memory.New())
+	if err := b.Initialize(ctx, barrier.NewDevSeal()); err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	vs := vaults.New(b, clk.now)
+	v, err := vs.Create(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{svc: secrets.New(b, clk.now), clock: clk, vault: v, vaults: vs}
+}
+
+func str(s string) *string { return &s }
+
+func kind(err error) kverr.Kind {
+	if e := kverr.As(err); e != nil {
+		return e.Kind
+	}
+	return -1
+}
+
+func TestPurgeProtectionAndScheduledPurge(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, vaults.Spec{Name: "protected", SoftDeleteRetentionDays: 7, PurgeProtection: true})
+	if got := f.vault.RecoveryLevel(); got != "CustomizedRecoverable" {
+		t.Fatalf("recovery level %s", got)
+	}
+	if _, err := f.svc.Set(ctx, f.vault, "s", secrets.SetParams{Value: str("v")}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := f.svc.Delete(ctx, f.vault, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ScheduledPurgeDate-d.DeletedDate != 7*86400 {
+		t.Fatalf("purge date %d after delete", d.ScheduledPurgeDate-d.DeletedDate)
+	}
+	if err := f.svc.Purge(ctx, f.vault, "s"); kind(err) != kverr.Forbidden {
+		t.Fatalf("purge under purge protection: %v", err)
+	}
+	// Nothing is due before the retention ends.
+	f.clock.t = f.clock.t.Add(7*24*time.Hour - time.Second)
+	if n, err := f.svc.PurgeDue(ctx, f.clock.t); err != nil || n != 0 {
+		t.Fatalf("early purge: %d %v", n, err)
+	}
+	f.clock.t = f.clock.t.Add(time.Second)
+	if n, err := f.svc.PurgeDue(ctx, f.clock.t); err != nil || n != 1 {
+		t.Fatalf("due purge: %d %v", n, err)
+	}
+	if _, err := f.svc.GetDeleted(ctx, f.vault, "s"); kind(err) != kverr.NotFound {
+		t.Fatalf("still deleted-recoverable after purge: %v", err)
+	}
+	// The name is free again.
+	if _, err := f.svc.Set(ctx, f.vault, "s", secrets.SetParams{Value: str("new")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRecoveredSecretIsNotPurgedLater(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, vaults.Spec{Name: "recover", SoftDeleteRetentionDays: 7})
+	if _, err := f.svc.Set(ctx, f.vault, "s", secrets.SetParams{Value: str("v")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Delete(ctx, f.vault, "s"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Recover(ctx, f.vault, "s"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.t = f.clock.t.Add(30 * 24 * time.Hour)
+	if n, err := f.svc.PurgeDue(ctx, f.clock.t); err != nil || n != 0 {
+		t.Fatalf("purged a recovered secret: %d %v", n, err)
+	}
+	got, err := f.svc.Get(ctx, f.vault, "S", "")
+	if err != nil || got.Value != "v" || got.Name != "s" {
+		t.Fatalf("get after recover: %+v %v", got, err)
+	}
+}
+
+func TestGetIgnoresValidityWindowButNotEnabled(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, vaults.Spec{Name: "window"})
+	past, future := int64(1000), int64(4_000_000_000)
+	_, err := f.svc.Set(ctx, f.vault, "expired", secrets.SetParams{Value: str("v"),
+		Attributes: secrets.AttributesUpdate{Expires: &past}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Get(ctx, f.vault, "expired", ""); err != nil {
+		t.Fatalf("an expired secret must still be readable: %v", err)
+	}
+	_, err = f.svc.Set(ctx, f.vault, "later", secrets.SetParams{Value: str("v"),
+		Attributes: secrets.AttributesUpdate{NotBefore: &future}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Get(ctx, f.vault, "later", ""); err != nil {
+		t.Fatalf("a not-yet-valid secret must still be readable: %v", err)
+	}
+	off := false
+	if _, err := f.svc.Update(ctx, f.vault, "later", "", secrets.UpdateParams{Attributes: secrets.AttributesUpdate{Enabled: &off}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.Get(ctx, f.vault, "later", "")
+	if e := kverr.As(err); e == nil || e.Kind != kverr.Forbidden || e.Inner != "SecretDisabled" {
+		t.Fatalf("disabled get: %v", err)
+	}
+}
+
+func TestUpdateKeepsUnspecifiedFields(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, vaults.Spec{Name: "update"})
+	exp := int64(4_000_000_000)
+	s, err := f.svc.Set(ctx, f.vault, "s", secrets.SetParams{Value: str("v"), ContentType: str("text/plain"),
+		Tags: map[string]string{"a": "1"}, Attributes: secrets.AttributesUpdate{Expires: &exp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.t = f.clock.t.Add(time.Minute)
+	u, err := f.svc.Update(ctx, f.vault, "s", s.Version, secrets.UpdateParams{Tags: map[string]string{"b": "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.ContentType != "text/plain" || *u.Attributes.Expires != exp || u.Tags["b"] != "2" || u.Tags["a"] != "" ||
+		u.Attributes.Updated != s.Attributes.Created+60 || u.Attributes.Created != s.Attributes.Created {
+		t.Fatalf("update: %+v", u)
+	}
+	if u.Value != "v" {
+		t.Fatal("update changed the value")
+	}
+}
+
+func TestBackupIsBoundToPurposeAndServer(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, vaults.Spec{Name: "backup"})
+	if _, err := f.svc.Set(ctx, f.vault, "s", secrets.SetParams{Value: str("v")}); err != nil {
+		t.Fatal(err)
+	}
+	blob, err := f.svc.Backup(ctx, f.vault, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newFixture(t, vaults.Spec{Name: "other"})
+	if _, err := other.svc.Restore(ctx, other.vault, blob); kind(err) != kverr.BadParameter {
+		t.Fatalf("restore on another server (other root key): %v", err)
+	}
+	if _, err := f.svc.Restore(ctx, f.vault, blob); kind(err) != kverr.Conflict {
+		t.Fatalf("restore over an existing secret: %v", err)
+	}
+	// Restoring into another vault of the same server works.
+	v2, err := f.vaults.Create(ctx, vaults.Spec{Name: "backup2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.Restore(ctx, v2, blob)
+	if err != nil || got.Name != "s" {
+		t.Fatalf("restore into a second vault: %v", err)
+	}
+	if s, err := f.svc.Get(ctx, v2, "s", ""); err != nil || s.Value != "v" {
+		t.Fatalf("get restored: %v", err)
+	}
+}

@@ -51,8 +51,8 @@ type Deps struct {
 	// ChallengeTenant is "any" (default), "tenant" or "adfs": which tenant
 	// the 401 challenge names (see config.IdentityConfig).
 	ChallengeTenant string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 // Server serves both planes.

@@ -1,0 +1,82 @@
+package authz
+
+import "testing"
+
+func TestMatch(t *testing.T) {
+	cases := []struct {
+		pattern, action string
+		want            bool
+	}{
+		{pattern: "Microsoft.KeyVault/vaults/*", action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", want: true},
+		{pattern: "Microsoft.KeyVault/vaults/*/read", action: "Microsoft.KeyVault/vaults/keys/read", want: true},
+		{pattern: "Microsoft.KeyVault/vaults/*/read", action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", want: false},
+		{pattern: "Microsoft.KeyVault/vaults/secrets/*", action: "microsoft.keyvault/vaults/SECRETS/delete", want: true},
+		{pattern: "Microsoft.KeyVault/vaults/secrets/*", action: "Microsoft.KeyVault/vaults/keys/read", want: false},
+		{pattern: "Microsoft.KeyVault/vaults/keys/read", action: "Microsoft.KeyVault/vaults/keys/read", want: true},
+		{pattern: "Microsoft.KeyVault/vaults/keys/read", action: "Microsoft.KeyVault/vaults/keys/readx", want: false},
+		{pattern: "*", action: "anything", want: true},
+		{pattern: "a*b*c", action: "aXXbYYc", want: true},
+		{pattern: "a*b*c", action: "aXXbYY", want: false},
+	}
+	for _, c := range cases {
+		if got := Match(c.pattern, c.action); got != c.want {
+			t.Errorf("Match(%q, %q) = %v", c.pattern, c.action, got)
+		}
+	}
+}
+
+const (
+	getSecret = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
+	setSecret = "Microsoft.KeyVault/vaults/secrets/setSecret/action"
+	listMeta  = "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
+	keysRead  = "Microsoft.KeyVault/vaults/keys/read"
+)
+
+func TestDecide(t *testing.T) {
+	p := &Policy{Roles: BuiltinRoles(), Assignments: []Assignment{
+		{ID: "admin", PrincipalID: "ADMIN", RoleID: KeyVaultAdministrator, Scope: "/"},
+		{ID: "user-v1", PrincipalID: "user", RoleID: KeyVaultSecretsUser, Scope: "/vaults/v1"},
+		{ID: "one", PrincipalID: "narrow", RoleID: KeyVaultSecretsUser, Scope: "/vaults/v1/secrets/db"},
+		{ID: "reader", PrincipalID: "reader", RoleID: KeyVaultReader, Scope: "/vaults/v1"},
+		{ID: "grp", PrincipalID: "group-1", RoleID: KeyVaultSecretsOfficer, Scope: "/vaults/v2"},
+		{ID: "dangling", PrincipalID: "ghost", RoleID: "no-such-role", Scope: "/"},
+		{ID: "daa", PrincipalID: "daa", RoleID: KeyVaultDataAccessAdministrator, Scope: "/"},
+	}}
+	cases := []struct {
+		name       string
+		principals []string
+		action     string
+		scope      string
+		want       bool
+	}{
+		{name: "admin anywhere", principals: []string{"admin"}, action: setSecret, scope: "/vaults/any/secrets/x", want: true},
+		{name: "secrets user reads a value", principals: []string{"user"}, action: getSecret, scope: "/vaults/v1/secrets/x", want: true},
+		{name: "secrets user cannot set", principals: []string{"user"}, action: setSecret, scope: "/vaults/v1/secrets/x"},
+		{name: "secrets user, other vault", principals: []string{"user"}, action: getSecret, scope: "/vaults/v2/secrets/x"},
+		{name: "scope prefix is per segment", principals: []string{"user"}, action: getSecret, scope: "/vaults/v10/secrets/x"},
+		{name: "object scope covers the object", principals: []string{"narrow"}, action: getSecret, scope: "/vaults/v1/secrets/db", want: true},
+		{name: "object scope, other object", principals: []string{"narrow"}, action: getSecret, scope: "/vaults/v1/secrets/db2"},
+		{name: "object scope does not allow listing", principals: []string{"narrow"}, action: listMeta, scope: "/vaults/v1"},
+		{name: "reader lists but cannot read values", principals: []string{"reader"}, action: getSecret, scope: "/vaults/v1/secrets/x"},
+		{name: "reader reads metadata", principals: []string{"reader"}, action: listMeta, scope: "/vaults/v1", want: true},
+		{name: "reader reads keys", principals: []string{"reader"}, action: keysRead, scope: "/vaults/v1/keys/k", want: true},
+		{name: "group membership", principals: []string{"someone", "group-1"}, action: setSecret, scope: "/vaults/v2/secrets/x", want: true},
+		{name: "unknown role grants nothing", principals: []string{"ghost"}, action: getSecret, scope: "/vaults/v1"},
+		{name: "data access administrator has no data actions", principals: []string{"daa"}, action: getSecret, scope: "/vaults/v1/secrets/x"},
+		{name: "nobody", principals: nil, action: getSecret, scope: "/vaults/v1"},
+		{name: "empty action", principals: []string{"user"}, action: "", scope: "/vaults/v1"},
+	}
+	for _, c := range cases {
+		d := p.Decide(Request{PrincipalIDs: c.principals, Action: c.action, Scope: c.scope})
+		if d.Allowed != c.want {
+			t.Errorf("%s: allowed=%v", c.name, d.Allowed)
+		}
+	}
+}
+
+func TestNotDataActions(t *testing.T) {
+	r := Role{DataActions: []string{"Microsoft.KeyVault/vaults/secrets/*"}, NotDataActions: []string{"Microsoft.KeyVault/vaults/secrets/purge/action"}}
+	if !r.Permits(getSecret) || r.Permits("Microsoft.KeyVault/vaults/secrets/purge/action") {
+		t.Fatal("NotDataActions must subtract")
+	}
+}

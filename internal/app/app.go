@@ -19,6 +19,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/httpapi"
 	"github.com/keyhaven/keyhaven/internal/identity"
+	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/scheduler"
 	"github.com/keyhaven/keyhaven/internal/secrets"
 	"github.com/keyhaven/keyhaven/internal/servertls"
@@ -162,7 +163,10 @@ func (a *App) Sealed() bool { return a.barrier.Sealed() }
 // SealType implements httpapi.Sealer.
 func (a *App) SealType() string { return a.sealType }
 
-// Unseal implements httpapi.Sealer for passphrase seals.
+var errUnsealFailed = kverr.New(kverr.BadParameter, "UnsealFailed", "The passphrase does not unseal this server.")
+
+// Unseal implements httpapi.Sealer for passphrase seals. Attempts are
+// serialized, so concurrent guesses cannot multiply Argon2id's memory use.
 func (a *App) Unseal(ctx context.Context, passphrase []byte) error {
 	a.sealMu.Lock()
 	defer a.sealMu.Unlock()
@@ -170,9 +174,12 @@ func (a *App) Unseal(ctx context.Context, passphrase []byte) error {
 		return nil
 	}
 	if a.sealType != "passphrase" {
-		return fmt.Errorf("%w: a %s seal cannot be unsealed with a passphrase", barrier.ErrUnsealFailed, a.sealType)
+		return kverr.New(kverr.BadParameter, "UnsealFailed", "This server's seal is of type "+a.sealType+": it unseals from its configuration at start, not with a passphrase.")
 	}
 	if err := a.barrier.Unseal(ctx, barrier.NewPassphraseSeal(passphrase)); err != nil {
+		if errors.Is(err, barrier.ErrUnsealFailed) {
+			return errUnsealFailed
+		}
 		return err
 	}
 	return a.open(ctx, a.tenantID)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/pkg/client"
 )
 
@@ -19,7 +20,7 @@ const envServerURL = "KEYHAVEN_ADDR"
 
 func newOperatorCmd(s streams) *cobra.Command {
 	var serverURL string
-	cmd := &cobra.Command{Use: "operator", Short: "Operate a keyhaven server: seal status, unseal"}
+	cmd := &cobra.Command{Use: "operator", Short: "Operate a keyhaven server: seal status, unseal, seal key files"}
 	cmd.PersistentFlags().StringVar(&serverURL, "url", "", "server address https://host:port (default $"+envServerURL+", else $AZURE_AUTHORITY_HOST, else https://localhost:8443)")
 	operator := func() (*client.OperatorClient, error) {
 		u := firstNonEmpty(serverURL, os.Getenv(envServerURL), os.Getenv(client.EnvAuthorityHost), "https://localhost:8443")
@@ -60,7 +61,7 @@ func newOperatorCmd(s streams) *cobra.Command {
 			return nil
 		}}
 	unseal.Flags().StringVar(&passFile, "passphrase-file", "", "file holding the seal passphrase")
-	cmd.AddCommand(status, unseal)
+	cmd.AddCommand(status, unseal, newGenerateKeyFileCmd())
 	return cmd
 }
 
@@ -94,4 +95,15 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+func newGenerateKeyFileCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "generate-key-file PATH",
+		Short: "Write a new random seal key file (mode 0600) for seal.type keyfile",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return barrier.GenerateKeyFile(args[0])
+		},
+	}
 }

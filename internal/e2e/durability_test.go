@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -140,5 +141,68 @@ func TestRestartSealAndNoPlaintext(t *testing.T) {
 	st, body, err = q.request(context.Background(), "GET", "/secrets/persisted?api-version=7.6", "")
 	if err != nil || st != 200 || body["value"] != marker {
 		t.Fatalf("after restart: %d %v %v", st, body, err)
+	}
+}
+
+// The key-file seal: the operator generates a key file, the server seals its
+// root key with it, and unseals from it on every start.
+func TestKeyFileSeal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	dir := t.TempDir()
+	keyFile := filepath.Join(t.TempDir(), "seal.key")
+	if out, err := exec.Command(keyhavenBinary(t), "operator", "generate-key-file", keyFile).CombinedOutput(); err != nil {
+		t.Fatalf("generate-key-file: %v %s", err, out)
+	}
+	if st, err := os.Stat(keyFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", st, err)
+	}
+	if out, err := exec.Command(keyhavenBinary(t), "operator", "generate-key-file", keyFile).CombinedOutput(); err == nil {
+		t.Fatalf("generate-key-file overwrote an existing file: %s", out)
+	}
+	env := []string{"KEYHAVEN_SEAL_TYPE=keyfile", "KEYHAVEN_SEAL_KEY_FILE=" + keyFile}
+	p := startProcess(t, dir, env...)
+	p.login()
+	if st, _, err := p.request(context.Background(), "PUT", "/secrets/k?api-version=7.6", `{"value":"sealed-by-file"}`); err != nil || st != 200 {
+		t.Fatalf("set: %d %v", st, err)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+	q := startProcess(t, dir, env...)
+	q.login()
+	if st, body, err := q.request(context.Background(), "GET", "/secrets/k?api-version=7.6", ""); err != nil || st != 200 || body["value"] != "sealed-by-file" {
+		t.Fatalf("after restart: %d %v %v", st, body, err)
+	}
+}
+
+// keyhaven operator unseal reads the passphrase from standard input.
+func TestOperatorUnsealCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	dir := t.TempDir()
+	p := startProcess(t, dir, "KEYHAVEN_SEAL_PASSPHRASE="+passphrase)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+	q := startProcess(t, dir)
+	operator := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(keyhavenBinary(t), append([]string{"operator"}, args...)...)
+		cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+filepath.Join(dir, "tls", "ca.pem"), "KEYHAVEN_ADDR=https://localhost:"+q.port())
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := operator("", "seal-status"); err != nil || !strings.Contains(out, "sealed: true") {
+		t.Fatalf("seal-status: %v %s", err, out)
+	}
+	if out, err := operator("wrong\n", "unseal"); err == nil || !strings.Contains(out, "UnsealFailed") || strings.Contains(out, "wrong") {
+		t.Fatalf("unseal with a wrong passphrase: %v %s", err, out)
+	}
+	if out, err := operator(passphrase+"\n", "unseal"); err != nil || strings.Contains(out, passphrase) {
+		t.Fatalf("unseal: %v %s", err, out)
+	}
+	if out, err := operator("", "seal-status"); err != nil || !strings.Contains(out, "sealed: false") {
+		t.Fatalf("seal-status after unseal: %v %s", err, out)
 	}
 }

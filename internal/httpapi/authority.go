@@ -212,7 +212,7 @@ func (s *Server) unseal(c *call) error {
 		return c.reply(http.StatusOK, map[string]any{"sealed": false})
 	}
 	if err := s.Seal.Unseal(c.r.Context(), []byte(req.Passphrase)); err != nil {
-		return kverr.New(kverr.BadParameter, "UnsealFailed", "The passphrase does not unseal this server.")
+		return err
 	}
 	return c.reply(http.StatusOK, map[string]any{"sealed": false})
 }

@@ -29,8 +29,7 @@ import (
 type Sealer interface {
 	Sealed() bool
 	// Unseal releases the root key with a passphrase and brings the
-	// services up. It returns an error wrapping barrier.ErrUnsealFailed
-	// when the passphrase is wrong.
+	// services up. A wrong passphrase is a *kverr.Error (UnsealFailed).
 	Unseal(ctx context.Context, passphrase []byte) error
 	SealType() string
 }

@@ -73,8 +73,19 @@ func New(d Deps) *Server {
 	return &Server{Deps: d, data: newTable(dataRoutes()), authority: newTable(authorityRoutes())}
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. With debug logging on, every request
+// is logged (method, path, status, duration; never bodies or headers).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.Logger.Enabled(r.Context(), slog.LevelDebug) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		defer func() {
+			s.Logger.Debug("request", "method", r.Method, "host", r.Host, "path", r.URL.Path,
+				"status", rec.status, "durationMs", float64(time.Since(start).Microseconds())/1000,
+				"requestId", w.Header().Get("X-Ms-Request-Id"))
+		}()
+		w = rec
+	}
 	c := newCall(s, w, r)
 	var err error
 	if vaultName, ok := s.vaultName(r.Host); ok {
@@ -155,3 +166,14 @@ func noRoute(pathKnown bool) error {
 
 var errSealed = kverr.New(kverr.Unavailable, "ServiceUnavailable",
 	"The keyhaven server is sealed: no data can be served until it is unsealed (keyhaven operator unseal).")
+
+// statusRecorder remembers the status code written, for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}

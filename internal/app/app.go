@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -50,6 +51,7 @@ type App struct {
 	sealMu   sync.Mutex
 	sealType string
 	tenantID string // configured tenant id, "" for generated
+	tmpDir   string // removed at shutdown (dev mode's CA directory)
 }
 
 // services builds the domain services over the store.
@@ -154,6 +156,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	err := a.srv.Shutdown(ctx)
 	a.sched.Stop()
 	a.barrier.Seal()
+	if a.tmpDir != "" {
+		err = errors.Join(err, os.RemoveAll(a.tmpDir))
+	}
 	return errors.Join(err, a.store.Close())
 }
 

@@ -38,8 +38,11 @@ type DevInfo struct {
 // CA and leaf certificate, one vault named "dev" and an application with
 // full data-plane rights on it. Nothing survives the process.
 func NewDev(ctx context.Context, o DevOptions) (*App, *DevInfo, error) {
-	o = devDefaults(o)
-	a := &App{log: o.Logger, now: o.Now, dnsSuffix: o.DNSSuffix, store: memory.New(), sealType: "dev"}
+	o, tmpDir, err := devDefaults(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &App{log: o.Logger, now: o.Now, dnsSuffix: o.DNSSuffix, store: memory.New(), sealType: "dev", tmpDir: tmpDir}
 	a.services(time.Hour)
 	if err := a.barrier.Initialize(ctx, barrier.NewDevSeal()); err != nil {
 		return nil, nil, err
@@ -73,7 +76,9 @@ func NewDev(ctx context.Context, o DevOptions) (*App, *DevInfo, error) {
 	return a, info, nil
 }
 
-func devDefaults(o DevOptions) DevOptions {
+// devDefaults fills o's defaults; tmpDir is the directory it created for
+// ca.pem, if any, which the server removes at shutdown.
+func devDefaults(o DevOptions) (_ DevOptions, tmpDir string, err error) {
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:8443"
 	}
@@ -87,11 +92,12 @@ func devDefaults(o DevOptions) DevOptions {
 		o.Now = time.Now
 	}
 	if o.Dir == "" {
-		if d, err := os.MkdirTemp("", "keyhaven-dev-"); err == nil {
-			o.Dir = d
+		if o.Dir, err = os.MkdirTemp("", "keyhaven-dev-"); err != nil {
+			return o, "", err
 		}
+		tmpDir = o.Dir
 	}
-	return o
+	return o, tmpDir, nil
 }
 
 // tlsNames are the names the generated leaf certificate covers.

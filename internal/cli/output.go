@@ -49,7 +49,9 @@ func (o outputSpec) write(w io.Writer, v any) error {
 	}
 	if o.query != nil {
 		if data, err = o.query.Search(data); err != nil {
-			return fmt.Errorf("--query: %w", err)
+			// go-jmespath's runtime errors quote the data they failed on,
+			// which may be a secret value: never print them.
+			return errors.New("--query: the expression cannot be evaluated on this output (a function got an argument of the wrong type)")
 		}
 	}
 	if data == nil {

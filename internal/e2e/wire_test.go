@@ -208,7 +208,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{name: "missing value", method: "PUT", path: "/secrets/keep", body: `{"contentType":"x"}`, status: 400, code: "BadParameter"},
 		{name: "body is an array", method: "PUT", path: "/secrets/keep", body: `[1]`, status: 400, code: "BadParameter"},
 		{name: "value too large", method: "PUT", path: "/secrets/keep", body: `{"value":"` + big + `"}`, status: 400, code: "BadParameter"},
-		{name: "body too large", method: "PUT", path: "/secrets/keep", body: `{"value":"` + strings.Repeat("x", 300<<10) + `"}`, status: 413, code: "RequestEntityTooLarge"},
+		{name: "body too large", method: "PUT", path: "/secrets/keep", body: `{"value":"` + strings.Repeat("x", 600<<10) + `"}`, status: 413, code: "RequestEntityTooLarge"},
 		{name: "content type too long", method: "PUT", path: "/secrets/keep", body: `{"value":"x","contentType":"` + strings.Repeat("c", 256) + `"}`, status: 400, code: "BadParameter"},
 		{name: "too many tags", method: "PUT", path: "/secrets/keep", body: string(tags), status: 400, code: "BadParameter"},
 		{name: "tag too long", method: "PUT", path: "/secrets/keep", body: `{"value":"x","tags":{"k":"` + strings.Repeat("t", 513) + `"}}`, status: 400, code: "BadParameter"},

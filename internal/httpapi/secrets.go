@@ -13,9 +13,14 @@ import (
 
 const sv = "Microsoft.KeyVault/vaults/secrets/"
 
-// secretBody is the largest secret request: a 25 KiB value can grow six
-// times when every character is JSON-escaped, plus tags and attributes.
-const secretBody = 256 << 10
+// secretBody is the largest secret request: a 25 KiB value grows six times
+// when every character is JSON-escaped (\u0001), and 15 tags of 512
+// characters grow twelve times when written as surrogate pairs (\ud83d\ude00,
+// as Python's json.dumps does by default), plus attributes.
+const secretBody = 25*1024*6 + 15*2*512*12 + 64<<10
+
+// restoreBody fits the largest backup blob in base64 inside {"value":"..."}.
+const restoreBody = secrets.MaxBackupBytes/3*4 + 4<<10
 
 func secretRoutes() []route {
 	return []route{
@@ -28,7 +33,7 @@ func secretRoutes() []route {
 		{method: "GET", pattern: "/secrets", op: "GetSecrets", action: sv + "readMetadata/action", scope: scopeVault, handle: (*Server).listSecrets},
 		{method: "GET", pattern: "/secrets/{name}/versions", op: "GetSecretVersions", action: sv + "readMetadata/action", scope: scopeObject, handle: (*Server).listSecretVersions},
 		{method: "POST", pattern: "/secrets/{name}/backup", op: "BackupSecret", action: sv + "backup/action", scope: scopeObject, handle: (*Server).backupSecret},
-		{method: "POST", pattern: "/secrets/restore", op: "RestoreSecret", action: sv + "restore/action", scope: scopeVault, body: 4 << 20, handle: (*Server).restoreSecret},
+		{method: "POST", pattern: "/secrets/restore", op: "RestoreSecret", action: sv + "restore/action", scope: scopeVault, body: restoreBody, handle: (*Server).restoreSecret},
 		{method: "GET", pattern: "/deletedsecrets", op: "GetDeletedSecrets", action: sv + "readMetadata/action", scope: scopeVault, handle: (*Server).listDeletedSecrets},
 		{method: "GET", pattern: "/deletedsecrets/{name}", op: "GetDeletedSecret", action: sv + "getSecret/action", scope: scopeObject, handle: (*Server).getDeletedSecret},
 		{method: "DELETE", pattern: "/deletedsecrets/{name}", op: "PurgeDeletedSecret", action: sv + "purge/action", scope: scopeObject, handle: (*Server).purgeDeletedSecret},

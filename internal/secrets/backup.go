@@ -1,7 +1,11 @@
 package secrets
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
+	"errors"
+	"io"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -50,11 +54,47 @@ func (s *Service) Backup(ctx context.Context, v *vaults.Vault, name string) ([]b
 	if err != nil {
 		return nil, err
 	}
-	plain, err := json.Marshal(&blob)
+	plain, err := compress(&blob)
 	if err != nil {
 		return nil, err
 	}
-	return s.b.SealBytes(backupPurpose, plain)
+	sealed, err := s.b.SealBytes(backupPurpose, plain)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) > MaxBackupBytes {
+		return nil, kverr.BadParameterf("The backup of this secret would exceed %d bytes; delete old versions first.", MaxBackupBytes)
+	}
+	return sealed, nil
+}
+
+// compress encodes the blob as JSON and deflates it.
+func compress(blob *backupBlob) ([]byte, error) {
+	plain, err := marshal(blob)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	if _, err := w.Write(plain); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decompress inflates a backup, refusing output larger than any backup
+// this server makes.
+func decompress(data []byte) ([]byte, error) {
+	r := flate.NewReader(bytes.NewReader(data))
+	defer r.Close()
+	out, err := io.ReadAll(io.LimitReader(r, maxBackupPlain+1))
+	if err != nil || len(out) > maxBackupPlain {
+		return nil, errors.New("secrets: backup does not inflate")
+	}
+	return out, nil
 }
 
 // Restore recreates a backed-up secret with all its versions and version
@@ -89,11 +129,15 @@ func (s *Service) Restore(ctx context.Context, v *vaults.Vault, sealed []byte) (
 
 func (s *Service) openBackup(sealed []byte) (*backupBlob, error) {
 	invalid := kverr.BadParameterf("The backup blob is invalid: it is corrupt, was altered, or was not made by this server for a secret.")
-	plain, err := s.b.OpenBytes(backupPurpose, sealed)
+	packed, err := s.b.OpenBytes(backupPurpose, sealed)
 	if err != nil {
 		if isSealed(err) {
 			return nil, err
 		}
+		return nil, invalid
+	}
+	plain, err := decompress(packed)
+	if err != nil {
 		return nil, invalid
 	}
 	var blob backupBlob

@@ -30,6 +30,12 @@ const (
 	MaxTagChars         = 512
 	MaxPageSize         = 25
 	MaxBackupVersions   = 500
+	// MaxBackupBytes bounds a backup blob (before base64), so every backup
+	// this server hands out can be restored within the restore body limit.
+	MaxBackupBytes = 16 << 20
+	// maxBackupPlain bounds the inflated JSON inside a backup: 500 versions
+	// of 25 KiB with every character escaped, plus their metadata.
+	maxBackupPlain = 128 << 20
 )
 
 // Attributes of one secret version. Times are Unix seconds.

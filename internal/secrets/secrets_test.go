@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -189,5 +190,54 @@ func TestBackupIsBoundToPurposeAndServer(t *testing.T) {
 	}
 	if s, err := f.svc.Get(ctx, v2, "s", ""); err != nil || s.Value != "v" {
 		t.Fatalf("get restored: %v", err)
+	}
+}
+
+// The largest backup (500 versions of 25 KiB, with characters JSON escapes)
+// restores: Backup never hands out a blob that Restore refuses.
+func TestLargestBackupRestores(t *testing.T) {
+	if testing.Short() {
+		t.Skip("500 versions of 25 KiB")
+	}
+	ctx := context.Background()
+	f := newFixture(t, vaults.Spec{Name: "big"})
+	// Random printable bytes and characters JSON escapes barely compress.
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("<>&\x01\"\\abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%()*+,-./:;=?@[]^_{|}~")
+	value := make([]byte, secrets.MaxValueBytes)
+	for i := 0; i < secrets.MaxBackupVersions; i++ {
+		for j := range value {
+			value[j] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if _, err := f.svc.Set(ctx, f.vault, "big", secrets.SetParams{Value: str(string(value))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blob, err := f.svc.Backup(ctx, f.vault, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blob) > secrets.MaxBackupBytes {
+		t.Fatalf("blob of %d bytes", len(blob))
+	}
+	t.Logf("backup of %d versions of %d random bytes: %d bytes", secrets.MaxBackupVersions, secrets.MaxValueBytes, len(blob))
+	if _, err := f.svc.Delete(ctx, f.vault, "big"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Purge(ctx, f.vault, "big"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Restore(ctx, f.vault, blob); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	p, err := f.svc.ListVersions(ctx, f.vault, "big", "", 25)
+	if err != nil || len(p.Items) != 25 || p.Next == "" {
+		t.Fatalf("versions after restore: %d %v", len(p.Items), err)
+	}
+	if _, err := f.svc.Set(ctx, f.vault, "big", secrets.SetParams{Value: str("one too many")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Backup(ctx, f.vault, "big"); kind(err) != kverr.BadParameter {
+		t.Fatalf("backup of 501 versions: %v", err)
 	}
 }

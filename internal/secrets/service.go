@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -238,11 +239,23 @@ func getJSON(tx *barrier.Tx, key string, dst any) (found bool, err error) {
 }
 
 func putJSON(tx *barrier.Tx, key string, v any) error {
-	raw, err := json.Marshal(v)
+	raw, err := marshal(v)
 	if err != nil {
 		return err
 	}
 	return tx.Put(key, raw)
+}
+
+// marshal encodes v as compact JSON without HTML escaping, which would
+// otherwise store '<', '>' and '&' in six bytes each.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // errOr returns err when it is not nil, else alt.

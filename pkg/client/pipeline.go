@@ -67,8 +67,8 @@ func (p *authPipeline) probe(ctx context.Context, method string, u *url.URL, bod
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusUnauthorized {
-		if body == nil {
-			return checkStatus(resp)
+		if body == nil || resp.StatusCode >= 400 {
+			return checkStatus(resp) // an error answer (e.g. 404 VaultNotFound) is the server's word
 		}
 		drain(resp)
 		return nil, fmt.Errorf("%s %s: the server answered the unauthenticated probe with HTTP %d instead of a 401 challenge",

@@ -71,8 +71,18 @@ func (a *App) services(tokenLifetime time.Duration) {
 		}})
 }
 
-// open loads the services' state once the barrier is unsealed.
+// open loads the services' state once the barrier is unsealed. If that
+// fails, the barrier is sealed again: a half-loaded server serves nothing.
 func (a *App) open(ctx context.Context, tenantID string) error {
+	if err := a.load(ctx, tenantID); err != nil {
+		a.barrier.Seal()
+		return err
+	}
+	a.sched.Start()
+	return nil
+}
+
+func (a *App) load(ctx context.Context, tenantID string) error {
 	if err := a.identity.Load(ctx, tenantID); err != nil {
 		return fmt.Errorf("load identity: %w", err)
 	}
@@ -83,11 +93,8 @@ func (a *App) open(ctx context.Context, tenantID string) error {
 		return fmt.Errorf("load policy: %w", err)
 	}
 	if a.onOpen != nil {
-		if err := a.onOpen(ctx); err != nil {
-			return err
-		}
+		return a.onOpen(ctx)
 	}
-	a.sched.Start()
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"sync/atomic"
 
 	"github.com/keyhaven/keyhaven/internal/authz"
@@ -18,6 +19,7 @@ const assignmentsKey = "sys/authz/assignments"
 // policy in force from memory (it is read on every request).
 type policyStore struct {
 	b   *barrier.Barrier
+	mu  sync.Mutex // orders writers, so the published policy is the last committed one
 	cur atomic.Pointer[authz.Policy]
 }
 
@@ -52,6 +54,8 @@ func (p *policyStore) load(ctx context.Context) error {
 // assign adds a role assignment at scope for a principal and persists it.
 func (p *policyStore) assign(ctx context.Context, principalID, roleID, scope string) error {
 	a := authz.Assignment{ID: identity.NewGUID(), PrincipalID: principalID, RoleID: roleID, Scope: scope}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	var list []authz.Assignment
 	err := p.b.Update(ctx, func(tx *barrier.Tx) error {
 		list = nil

@@ -148,10 +148,27 @@ func (a *App) initialize(ctx context.Context, cfg config.Config, seal barrier.Se
 	return nil
 }
 
+// ensureVaults creates the configured vaults that do not exist and applies
+// the one setting that may change later: purge protection can be turned on
+// (never off). Retention is fixed when a vault is created.
 func (a *App) ensureVaults(ctx context.Context, list []config.VaultConfig) error {
 	for _, vc := range list {
-		if _, err := a.vaults.Ensure(ctx, vaults.Spec{Name: vc.Name, SoftDeleteRetentionDays: vc.SoftDeleteRetentionDays, PurgeProtection: vc.PurgeProtection}); err != nil {
+		v, err := a.vaults.Ensure(ctx, vaults.Spec{Name: vc.Name, SoftDeleteRetentionDays: vc.SoftDeleteRetentionDays, PurgeProtection: vc.PurgeProtection})
+		if err != nil {
 			return fmt.Errorf("vault %s: %w", vc.Name, err)
+		}
+		switch {
+		case vc.PurgeProtection && !v.PurgeProtection:
+			if _, err := a.vaults.EnablePurgeProtection(ctx, v.Name); err != nil {
+				return fmt.Errorf("vault %s: %w", vc.Name, err)
+			}
+			a.log.Info("purge protection enabled", "vault", v.Name)
+		case !vc.PurgeProtection && v.PurgeProtection:
+			a.log.Warn("purge protection cannot be turned off once enabled; the vault keeps it", "vault", v.Name)
+		}
+		if vc.SoftDeleteRetentionDays != 0 && vc.SoftDeleteRetentionDays != v.SoftDeleteRetentionDays {
+			a.log.Warn("soft-delete retention is fixed when a vault is created; the configured value is ignored",
+				"vault", v.Name, "retentionDays", v.SoftDeleteRetentionDays, "configured", vc.SoftDeleteRetentionDays)
 		}
 	}
 	return nil

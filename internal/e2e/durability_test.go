@@ -206,3 +206,49 @@ func TestOperatorUnsealCLI(t *testing.T) {
 		t.Fatalf("seal-status after unseal: %v %s", err, out)
 	}
 }
+
+// Vaults declared in the configuration file get their settings; purge
+// protection can be turned on for an existing vault and then refuses purges.
+func TestConfiguredPurgeProtection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	dir := t.TempDir()
+	write := func(protect bool) string {
+		f := filepath.Join(t.TempDir(), "keyhaven.yaml")
+		yaml := fmt.Sprintf("vaults:\n  - name: prod\n    softDeleteRetentionDays: 7\n    purgeProtection: %t\n", protect)
+		if err := os.WriteFile(f, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	env := "KEYHAVEN_SEAL_PASSPHRASE=" + passphrase
+	p := startProcessArgs(t, dir, []string{"--config", write(false)}, env)
+	p.login()
+	ctx := context.Background()
+	for _, name := range []string{"a", "b"} {
+		if st, _, err := p.request(ctx, "PUT", "/secrets/"+name+"?api-version=7.6", `{"value":"v"}`); err != nil || st != 200 {
+			t.Fatalf("set: %d %v", st, err)
+		}
+		if st, body, err := p.request(ctx, "DELETE", "/secrets/"+name+"?api-version=7.6", ""); err != nil || st != 200 ||
+			body["scheduledPurgeDate"].(float64)-body["deletedDate"].(float64) != 7*86400 {
+			t.Fatalf("delete: %d %v %v", st, body, err)
+		}
+	}
+	if st, _, err := p.request(ctx, "DELETE", "/deletedsecrets/a?api-version=7.6", ""); err != nil || st != 204 {
+		t.Fatalf("purge without protection: %d %v", st, err)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+
+	q := startProcessArgs(t, dir, []string{"--config", write(true)}, env)
+	q.login()
+	st, body, err := q.request(ctx, "DELETE", "/deletedsecrets/b?api-version=7.6", "")
+	if err != nil || st != 403 {
+		t.Fatalf("purge under purge protection: %d %v %v", st, body, err)
+	}
+	if st, body, _ := q.request(ctx, "GET", "/deletedsecrets/b?api-version=7.6", ""); st != 200 ||
+		body["attributes"].(map[string]any)["recoveryLevel"] != "CustomizedRecoverable" {
+		t.Fatalf("deleted secret after enabling protection: %d %v", st, body)
+	}
+}

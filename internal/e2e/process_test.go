@@ -59,12 +59,19 @@ type process struct {
 	stderr  *strings.Builder
 }
 
-// startProcess runs `keyhaven server` in production mode on dataDir.
+// startProcess runs `keyhaven server` in production mode on dataDir with
+// one vault, "prod".
 func startProcess(t *testing.T, dataDir string, extraEnv ...string) *process {
 	t.Helper()
+	return startProcessArgs(t, dataDir, []string{"--vault", "prod"}, extraEnv...)
+}
+
+// startProcessArgs runs `keyhaven server` with extra arguments.
+func startProcessArgs(t *testing.T, dataDir string, args []string, extraEnv ...string) *process {
+	t.Helper()
 	p := &process{t: t, dataDir: dataDir, stderr: &strings.Builder{}}
-	p.cmd = exec.Command(keyhavenBinary(t), "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0",
-		"--log-format", "json", "--vault", "prod")
+	args = append([]string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-format", "json"}, args...)
+	p.cmd = exec.Command(keyhavenBinary(t), args...)
 	p.cmd.Env = append(os.Environ(), extraEnv...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {

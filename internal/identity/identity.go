@@ -104,20 +104,24 @@ func (s *Service) TenantID() string {
 // Load reads (or on first start creates) the tenant id and signing key.
 // configuredTenant, when set, is used on first start and must match later.
 func (s *Service) Load(ctx context.Context, configuredTenant string) error {
-	return s.b.Update(ctx, func(tx *barrier.Tx) error {
-		tenant, err := loadOrCreateTenant(tx, configuredTenant)
-		if err != nil {
+	var tenant string
+	var keys []*signingKey
+	err := s.b.Update(ctx, func(tx *barrier.Tx) error {
+		var err error
+		if tenant, err = loadOrCreateTenant(tx, configuredTenant); err != nil {
 			return err
 		}
-		keys, err := loadOrCreateKeys(tx, s.now())
-		if err != nil {
-			return err
-		}
-		s.mu.Lock()
-		s.tenantID, s.keys = tenant, keys
-		s.mu.Unlock()
-		return nil
+		keys, err = loadOrCreateKeys(tx, s.now())
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	// Published only once committed: the function above may run twice.
+	s.mu.Lock()
+	s.tenantID, s.keys = tenant, keys
+	s.mu.Unlock()
+	return nil
 }
 
 func loadOrCreateTenant(tx *barrier.Tx, configured string) (string, error) {

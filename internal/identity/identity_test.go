@@ -97,8 +97,16 @@ func TestValidate(t *testing.T) {
 	if err != nil || p.ObjectID != app.ObjectID || p.AppID != app.ClientID || p.TenantID != s.TenantID() {
 		t.Fatalf("valid token: %+v %v", p, err)
 	}
-	if _, err := s.Validate(tok, func(string) bool { return false }, ourAud); err != nil {
-		t.Fatal("a validated token is served from the cache until it expires")
+	// The signature is cached, the claim checks are not: another caller's
+	// rules apply to a token already seen.
+	if _, err := s.Validate(tok, func(string) bool { return false }, ourAud); !errors.Is(err, ErrInvalidToken) {
+		t.Fatal("a cached token skipped the issuer check")
+	}
+	if _, err := s.Validate(tok, anyIssuer, func(string) bool { return false }); !errors.Is(err, ErrInvalidToken) {
+		t.Fatal("a cached token skipped the audience check")
+	}
+	if _, err := s.Validate(tok, anyIssuer, ourAud); err != nil {
+		t.Fatalf("cached token: %v", err)
 	}
 	clk.t = clk.t.Add(time.Hour + clockSkew + time.Second)
 	if _, err := s.Validate(tok, anyIssuer, ourAud); !errors.Is(err, ErrInvalidToken) {
@@ -196,7 +204,7 @@ func TestTokenCacheBounded(t *testing.T) {
 	c := newTokenCache(4)
 	now := time.Now()
 	for i := 0; i < 10; i++ {
-		c.put(string(rune('a'+i)), &Principal{}, now.Add(time.Hour), now)
+		c.put(string(rune('a'+i)), &Claims{}, now.Add(time.Hour), now)
 		if len(c.m) > 4 {
 			t.Fatalf("cache grew to %d", len(c.m))
 		}

@@ -24,9 +24,12 @@ type Token struct {
 // version is "1.0" (ADFS / v1 shape) or "2.0".
 func (s *Service) Issue(app *App, issuer, audience, version string) (*Token, error) {
 	s.mu.RLock()
-	key := s.keys[len(s.keys)-1]
-	tenant := s.tenantID
+	keys, tenant := s.keys, s.tenantID
 	s.mu.RUnlock()
+	if len(keys) == 0 {
+		return nil, errors.New("identity: no signing key loaded")
+	}
+	key := keys[len(keys)-1]
 	now := s.now()
 	exp := now.Add(s.lifetime)
 	c := &Claims{Issuer: issuer, Audience: audience, Subject: app.ObjectID, TenantID: tenant,
@@ -49,27 +52,28 @@ type Audience func(aud string) bool
 
 // Validate checks an access token and returns its principal. Issuer checks
 // that iss is one of this authority's issuers; aud checks the audience.
-// Results are cached until the token expires, so a token's signature is
-// verified once.
+// A token's signature is verified once and its claims cached until it
+// expires; the claim checks run on every call, with the caller's rules.
 func (s *Service) Validate(token string, issuer func(string) bool, aud Audience) (*Principal, error) {
 	now := s.now()
-	if p, ok := s.cache.get(token, now); ok {
-		return p, nil
-	}
-	c, err := verifyRS256(token, s.publicKey)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	c, ok := s.cache.get(token, now)
+	if !ok {
+		var err error
+		if c, err = verifyRS256(token, s.publicKey); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		}
 	}
 	if err := s.checkClaims(c, now, issuer, aud); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if !ok {
+		s.cache.put(token, c, time.Unix(c.Expires, 0).Add(clockSkew), now)
 	}
 	appID := c.AppID
 	if appID == "" {
 		appID = c.AZP
 	}
-	p := &Principal{TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: appID}
-	s.cache.put(token, p, time.Unix(c.Expires, 0).Add(clockSkew), now)
-	return p, nil
+	return &Principal{TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: appID}, nil
 }
 
 func (s *Service) checkClaims(c *Claims, now time.Time, issuer func(string) bool, aud Audience) error {
@@ -127,32 +131,33 @@ func (s *Service) JWKS() []JWK {
 	return out
 }
 
-// tokenCache remembers validated tokens until they expire. It is bounded:
-// when full it drops expired entries, and if none expired, everything.
+// tokenCache remembers the claims of tokens whose signature verified, until
+// they expire. It is bounded: when full it drops expired entries, and if
+// none expired, everything.
 type tokenCache struct {
 	mu  sync.RWMutex
 	max int
-	m   map[string]cachedPrincipal
+	m   map[string]cachedClaims
 }
 
-type cachedPrincipal struct {
-	p     *Principal
+type cachedClaims struct {
+	c     *Claims
 	until time.Time
 }
 
-func newTokenCache(max int) tokenCache { return tokenCache{max: max, m: map[string]cachedPrincipal{}} }
+func newTokenCache(max int) tokenCache { return tokenCache{max: max, m: map[string]cachedClaims{}} }
 
-func (c *tokenCache) get(token string, now time.Time) (*Principal, bool) {
+func (c *tokenCache) get(token string, now time.Time) (*Claims, bool) {
 	c.mu.RLock()
 	e, ok := c.m[token]
 	c.mu.RUnlock()
 	if !ok || now.After(e.until) {
 		return nil, false
 	}
-	return e.p, true
+	return e.c, true
 }
 
-func (c *tokenCache) put(token string, p *Principal, until, now time.Time) {
+func (c *tokenCache) put(token string, claims *Claims, until, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
@@ -162,8 +167,8 @@ func (c *tokenCache) put(token string, p *Principal, until, now time.Time) {
 			}
 		}
 		if len(c.m) >= c.max {
-			c.m = map[string]cachedPrincipal{}
+			c.m = map[string]cachedClaims{}
 		}
 	}
-	c.m[token] = cachedPrincipal{p: p, until: until}
+	c.m[token] = cachedClaims{c: claims, until: until}
 }

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
-	"errors"
-	"io"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -168,12 +169,34 @@ func restoreConflict(name string) error {
 
 // PurgeDue permanently removes soft-deleted secrets (in every vault) whose
 // scheduled purge date is at or before now, and returns how many it purged.
+// An entry that fails is reported and skipped, so it cannot block the rest.
 func (s *Service) PurgeDue(ctx context.Context, now time.Time) (int, error) {
-	type due struct {
-		vaultID, lname, key string
-		at                  int64
+	list, err := s.duePurges(ctx, now)
+	if err != nil {
+		return 0, err
 	}
-	var list []due
+	n := 0
+	var errs []error
+	for _, d := range list {
+		purged, err := s.purgeEntry(ctx, d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("purge %s in vault %s: %w", d.lname, d.vaultID, err))
+		}
+		if purged {
+			n++
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// duePurge is one entry of the purge schedule whose time has come.
+type duePurge struct {
+	vaultID, lname, key string
+	at                  int64
+}
+
+func (s *Service) duePurges(ctx context.Context, now time.Time) ([]duePurge, error) {
+	var list []duePurge
 	err := s.b.View(ctx, func(tx *barrier.Tx) error {
 		return tx.ScanKeys(purgePrefix, "", func(k string) (bool, error) {
 			parts := strings.Split(strings.TrimPrefix(k, purgePrefix), "/")
@@ -184,29 +207,30 @@ func (s *Service) PurgeDue(ctx context.Context, now time.Time) (int, error) {
 			if err != nil || at > now.Unix() {
 				return false, nil
 			}
-			list = append(list, due{vaultID: parts[1], lname: parts[2], key: k, at: at})
+			list = append(list, duePurge{vaultID: parts[1], lname: parts[2], key: k, at: at})
 			return len(list) < 1000, nil
 		})
 	})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, d := range list {
-		v := &vaults.Vault{ID: d.vaultID}
-		err := s.b.Update(ctx, func(tx *barrier.Tx) error {
-			var h head
-			found, err := getJSON(tx, deletedKey(v, d.lname), &h)
-			if err != nil || !found || h.ScheduledPurgeDate != d.at {
-				// Recovered (or re-deleted with another date): drop the stale entry.
-				return errOr(err, tx.Delete(d.key))
-			}
-			n++
-			return purge(tx, v, d.lname, d.at)
-		})
-		if err != nil {
-			return n, err
+	return list, err
+}
+
+// purgeEntry purges one due secret. A stale entry (the secret was recovered
+// or deleted again with another date) is dropped; so is an entry whose
+// vault key is gone, since nothing under it can be read any more.
+func (s *Service) purgeEntry(ctx context.Context, d duePurge) (purged bool, err error) {
+	v := &vaults.Vault{ID: d.vaultID}
+	err = s.b.Update(ctx, func(tx *barrier.Tx) error {
+		purged = false
+		var h head
+		found, err := getJSON(tx, deletedKey(v, d.lname), &h)
+		if errors.Is(err, barrier.ErrNoVaultKey) || (err == nil && (!found || h.ScheduledPurgeDate != d.at)) {
+			return tx.Delete(d.key)
 		}
-	}
-	return n, nil
+		if err != nil {
+			return err
+		}
+		purged = true
+		return purge(tx, v, d.lname, d.at)
+	})
+	return purged && err == nil, err
 }

@@ -203,3 +203,35 @@ func newID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// EnablePurgeProtection turns purge protection on for a vault. As in Azure,
+// it can never be turned off again.
+func (s *Service) EnablePurgeProtection(ctx context.Context, name string) (*Vault, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := prefix + strings.ToLower(name)
+	var v Vault
+	err := s.b.Update(ctx, func(tx *barrier.Tx) error {
+		raw, err := tx.Get(key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return kverr.New(kverr.NotFound, "VaultNotFound", "The vault "+name+" does not exist on this server.")
+		}
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		v.PurgeProtection = true
+		raw, err = json.Marshal(&v)
+		if err != nil {
+			return err
+		}
+		return tx.Put(key, raw)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.publish(&v)
+	return &v, nil
+}

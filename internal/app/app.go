@@ -114,7 +114,7 @@ func (a *App) bootstrapAdmin(ctx context.Context, name string, lifetime time.Dur
 // handler returns the HTTP API.
 func (a *App) handler() http.Handler {
 	return httpapi.New(httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Identity: a.identity, Authz: a.policy,
-		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log, Now: a.now})
+		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log})
 }
 
 // listen opens the TCP listener and prepares the HTTPS server.

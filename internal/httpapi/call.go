@@ -30,7 +30,7 @@ type call struct {
 	body      []byte
 }
 
-func newCall(s *Server, w http.ResponseWriter, r *http.Request) *call {
+func newCall(w http.ResponseWriter, r *http.Request) *call {
 	c := &call{w: w, r: r, requestID: newRequestID()}
 	h := w.Header()
 	h["Cache-Control"] = []string{"no-cache"}

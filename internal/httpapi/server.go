@@ -66,9 +66,6 @@ func New(d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	if d.Now == nil {
-		d.Now = time.Now
-	}
 	d.DNSSuffix = strings.ToLower(strings.TrimSuffix(d.DNSSuffix, "."))
 	return &Server{Deps: d, data: newTable(dataRoutes()), authority: newTable(authorityRoutes())}
 }
@@ -86,7 +83,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 		w = rec
 	}
-	c := newCall(s, w, r)
+	c := newCall(w, r)
 	var err error
 	if vaultName, ok := s.vaultName(r.Host); ok {
 		err = s.serveData(c, vaultName)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 
 func newServerCmd(s streams) *cobra.Command {
 	var dev bool
-	var devInfo string
+	var devInfo, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the keyhaven server",
@@ -37,6 +38,13 @@ Every setting can also be given as a KEYHAVEN_* environment variable or a flag.`
 			log := newLogger(s, cfg.Log)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if cpuProfile != "" {
+				stopProfile, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stopProfile()
+			}
 			if dev {
 				return runDev(ctx, s, cfg, devInfo, log)
 			}
@@ -46,6 +54,8 @@ Every setting can also be given as a KEYHAVEN_* environment variable or a flag.`
 	config.RegisterFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&dev, "dev", false, "run in dev mode: in-memory storage, dev seal, generated TLS, vault \"dev\" and a client application")
 	cmd.Flags().StringVar(&devInfo, "dev-info", "", "dev mode: also write the connection details as JSON to this file")
+	cmd.Flags().StringVar(&cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file (for profiling)")
+	_ = cmd.Flags().MarkHidden("cpu-profile")
 	return cmd
 }
 
@@ -100,4 +110,17 @@ func serve(ctx context.Context, a *app.App, timeout time.Duration, log *slog.Log
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return a.Shutdown(sctx)
+}
+
+// startCPUProfile profiles the process until the returned function runs.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

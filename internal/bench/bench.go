@@ -1,0 +1,183 @@
+// Package bench is keyhaven's load generator: it starts (or targets) a
+// keyhaven server, seeds it through the public API, drives each operation
+// with keep-alive connections for a fixed time, and reports requests/s,
+// latency percentiles, errors and the server's CPU time per request, beside
+// a baseline — a bare Go HTTPS server answering a body of the same size —
+// driven by the same client.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config is one benchmark run.
+type Config struct {
+	Secrets     int           // secrets to seed
+	Duration    time.Duration // measured time per operation
+	Warmup      time.Duration // unmeasured time before each measurement
+	Connections int
+	Operations  []string // empty: all
+	Out         io.Writer
+	// Target, when set, is an existing vault URL; credentials then come
+	// from the AZURE_* variables, the CA from SSL_CERT_FILE, and server CPU
+	// is measured only when ServerPID is set.
+	Target    string
+	ServerPID int
+	// ServerProfile, when set, makes the server write a CPU profile there.
+	ServerProfile string
+}
+
+// Report is the JSON document of a run.
+type Report struct {
+	Baseline struct {
+		RPS        float64 `json:"rps"`
+		CPUusPerOp float64 `json:"cpu_us_per_op"`
+		P99ms      float64 `json:"p99_ms"`
+	} `json:"baseline"`
+	Results     []Result `json:"results"`
+	Secrets     int      `json:"secrets"`
+	Connections int      `json:"connections"`
+	DurationS   float64  `json:"duration_s"`
+	ServerRSSMB float64  `json:"server_rss_mb,omitempty"`
+	BodyBytes   int      `json:"body_bytes"`
+}
+
+// env is what the operations need to talk to the server under test.
+type env struct {
+	client   *http.Client
+	vaultURL string
+	host     string // Host header: the vault host
+	token    string
+	names    []string
+	versions []string
+	body     []byte // a SetSecret body
+}
+
+// Run executes a benchmark and returns its report.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	work, err := os.MkdirTemp("", "keyhaven-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	pid, e, stop, err := target(ctx, cfg, work)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	fmt.Fprintf(cfg.Out, "server pid %d at %s; seeding %d secrets...\n", pid, e.vaultURL, cfg.Secrets)
+	if err := e.seed(ctx, cfg.Secrets, cfg.Connections); err != nil {
+		return nil, err
+	}
+	size, err := e.getSize(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Secrets: cfg.Secrets, Connections: cfg.Connections, DurationS: cfg.Duration.Seconds(), BodyBytes: size}
+	base, err := runBaseline(ctx, cfg, work, size)
+	if err != nil {
+		return nil, err
+	}
+	rep.Baseline.RPS, rep.Baseline.CPUusPerOp, rep.Baseline.P99ms = base.RPS, base.CPUusPerOp, base.P99ms
+	for _, op := range selected(cfg.Operations) {
+		fmt.Fprintf(cfg.Out, "running %s for %s...\n", op.name, cfg.Duration)
+		r := drive(ctx, e.client, cfg.Connections, cfg.Warmup, cfg.Duration, op.build(e), func() time.Duration { return procCPU(pid) })
+		r.Operation = op.name
+		if base.RPS > 0 {
+			r.VsBaseline = r.RPS / base.RPS
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	rep.ServerRSSMB = float64(procRSS(pid)) / (1 << 20)
+	return rep, nil
+}
+
+// target starts a server, or connects to cfg.Target. pid is the server's
+// process id for CPU and memory readings (0 when unknown).
+func target(ctx context.Context, cfg Config, work string) (pid int, e *env, stop func(), err error) {
+	if cfg.Target != "" {
+		e, err := targetEnv(ctx, cfg.Target, cfg.Connections)
+		return cfg.ServerPID, e, func() {}, err
+	}
+	srv, e, err := startServer(ctx, work, cfg.Connections, cfg.ServerProfile)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return srv.pid(), e, srv.stop, nil
+}
+
+// startServer runs `keyhaven server` with bbolt storage, TLS, token auth
+// and a passphrase seal in dir, and logs in as its first administrator.
+func startServer(ctx context.Context, dir string, conns int, profile string) (*child, *env, error) {
+	pass := make([]byte, 24)
+	_, _ = rand.Read(pass)
+	data := filepath.Join(dir, "data")
+	args := []string{"server", "--data-dir", data, "--listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "info", "--vault", "bench"}
+	if profile != "" {
+		args = append(args, "--cpu-profile", profile)
+	}
+	srv, err := startChild(ctx, []string{"KEYHAVEN_SEAL_PASSPHRASE=" + hex.EncodeToString(pass)}, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := newEnv(ctx, srv.addr, filepath.Join(data, "tls", "ca.pem"), filepath.Join(data, "bootstrap-credentials.json"), conns)
+	if err != nil {
+		srv.stop()
+		return nil, nil, err
+	}
+	return srv, e, nil
+}
+
+// runBaseline starts the baseline server and drives it like GetSecret.
+func runBaseline(ctx context.Context, cfg Config, dir string, size int) (Result, error) {
+	b, err := startChild(ctx, nil, "bench-baseline", "--listen", "127.0.0.1:0", "--size", fmt.Sprint(size), "--dir", filepath.Join(dir, "baseline"))
+	if err != nil {
+		return Result{}, err
+	}
+	defer b.stop()
+	client, err := httpClient(filepath.Join(dir, "baseline", "ca.pem"), b.addr, cfg.Connections)
+	if err != nil {
+		return Result{}, err
+	}
+	url := "https://localhost:" + portOf(b.addr) + "/secrets/x"
+	fmt.Fprintf(cfg.Out, "running baseline (bare Go HTTPS, %d-byte body) for %s...\n", size, cfg.Duration)
+	r := drive(ctx, client, cfg.Connections, cfg.Warmup, cfg.Duration, func(int, int) (*http.Request, error) {
+		return http.NewRequest(http.MethodGet, url, nil)
+	}, func() time.Duration { return procCPU(b.pid()) })
+	r.Operation = "Baseline"
+	return r, nil
+}
+
+// httpClient trusts the CA in caFile and sends every connection to addr.
+func httpClient(caFile, addr string, conns int) (*http.Client, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("bench: no certificate in %s", caFile)
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	tr := newTransport(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, conns,
+		func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		})
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+}
+
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
+}

@@ -1,0 +1,232 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const apiVersion = "?api-version=7.6"
+
+// newEnv logs in with the bootstrap credentials and prepares the client.
+func newEnv(ctx context.Context, addr, caFile, credsFile string, conns int) (*env, error) {
+	client, err := httpClient(caFile, addr, conns)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(credsFile)
+	if err != nil {
+		return nil, err
+	}
+	var creds struct{ TenantID, ClientID, ClientSecret string }
+	if err := json.Unmarshal(raw, &creds); err != nil {
+		return nil, err
+	}
+	port := portOf(addr)
+	e := &env{client: client, host: "bench.vault.localhost:" + port, vaultURL: "https://bench.vault.localhost:" + port,
+		body: []byte(`{"value":"a-typical-secret-value-of-moderate-length-0123456789"}`)}
+	e.token, err = fetchToken(ctx, client, "https://localhost:"+port+"/"+creds.TenantID+"/oauth2/v2.0/token",
+		creds.ClientID, creds.ClientSecret, "https://vault.localhost/.default")
+	return e, err
+}
+
+// targetEnv prepares a run against an existing vault: credentials from the
+// AZURE_* variables the Azure SDKs read (AZURE_TENANT_ID may be "adfs"),
+// TLS trust from the system (SSL_CERT_FILE), *.localhost on loopback.
+func targetEnv(ctx context.Context, vaultURL string, conns int) (*env, error) {
+	u, err := url.Parse(strings.TrimSuffix(vaultURL, "/"))
+	if err != nil || u.Scheme != "https" || u.Path != "" {
+		return nil, fmt.Errorf("bench: --url must be a vault URL https://{vault}.{suffix}[:port]")
+	}
+	authority, tenant := os.Getenv("AZURE_AUTHORITY_HOST"), os.Getenv("AZURE_TENANT_ID")
+	id, secret := os.Getenv("AZURE_CLIENT_ID"), os.Getenv("AZURE_CLIENT_SECRET")
+	if authority == "" || tenant == "" || id == "" || secret == "" {
+		return nil, fmt.Errorf("bench: --url needs AZURE_AUTHORITY_HOST, AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET")
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	tr := newTransport(&tls.Config{MinVersion: tls.VersionTLS12}, conns, func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, _ := net.SplitHostPort(addr)
+		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+			addr = net.JoinHostPort("127.0.0.1", port)
+		}
+		return d.DialContext(ctx, network, addr)
+	})
+	e := &env{client: &http.Client{Transport: tr, Timeout: 30 * time.Second}, vaultURL: u.String(), host: u.Host,
+		body: []byte(`{"value":"a-typical-secret-value-of-moderate-length-0123456789"}`)}
+	endpoint := strings.TrimSuffix(authority, "/") + "/" + tenant + "/oauth2/v2.0/token"
+	if strings.EqualFold(tenant, "adfs") {
+		endpoint = strings.TrimSuffix(authority, "/") + "/adfs/oauth2/token"
+	}
+	_, suffix, _ := strings.Cut(u.Host, ".")
+	e.token, err = fetchToken(ctx, e.client, endpoint, id, secret, "https://"+suffix+"/.default")
+	return e, err
+}
+
+func fetchToken(ctx context.Context, client *http.Client, endpoint, id, secret, scope string) (string, error) {
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret},
+		"scope": {scope}, "resource": {strings.TrimSuffix(scope, "/.default")}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		return "", fmt.Errorf("bench: token endpoint answered %s", resp.Status)
+	}
+	return tok.AccessToken, nil
+}
+
+// newRequest builds an authenticated request to the vault.
+func (e *env) newRequest(method, path string, body []byte) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.vaultURL+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header["Authorization"] = []string{"Bearer " + e.token}
+	if body != nil {
+		req.Header["Content-Type"] = []string{"application/json"}
+	}
+	return req, nil
+}
+
+// do sends one request and decodes a JSON answer into out (if not nil).
+func (e *env) do(ctx context.Context, method, path string, body []byte, out any) error {
+	req, err := e.newRequest(method, path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := e.client.Do(req.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("bench: %s %s: %s", method, path, resp.Status)
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+// seed creates n secrets through the API with conns writers, remembering
+// each one's version for GetSecret by version.
+func (e *env) seed(ctx context.Context, n, conns int) error {
+	e.names, e.versions = make([]string, n), make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, conns)
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				name := fmt.Sprintf("bench-%07d", i)
+				var b struct{ ID string }
+				if err := e.do(ctx, http.MethodPut, "/secrets/"+name+apiVersion, e.body, &b); err != nil {
+					errc <- err
+					return
+				}
+				e.names[i], e.versions[i] = name, b.ID[strings.LastIndexByte(b.ID, '/')+1:]
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+// getSize returns the size of a GetSecret response body, for the baseline.
+func (e *env) getSize(ctx context.Context) (int, error) {
+	var m json.RawMessage
+	if err := e.do(ctx, http.MethodGet, "/secrets/"+e.names[0]+apiVersion, nil, &m); err != nil {
+		return 0, err
+	}
+	return len(m), nil
+}
+
+// pick spreads requests over the seeded secrets.
+func (e *env) pick(worker, seq int) int {
+	return int((uint64(worker)*2654435761 + uint64(seq)*40503) % uint64(len(e.names)))
+}
+
+// operation is one measured API call.
+type operation struct {
+	name  string
+	build func(e *env) request
+}
+
+var operations = []operation{
+	{name: "GetSecret", build: func(e *env) request {
+		return func(w, seq int) (*http.Request, error) {
+			return e.newRequest(http.MethodGet, "/secrets/"+e.names[e.pick(w, seq)]+apiVersion, nil)
+		}
+	}},
+	{name: "GetSecretVersion", build: func(e *env) request {
+		return func(w, seq int) (*http.Request, error) {
+			i := e.pick(w, seq)
+			return e.newRequest(http.MethodGet, "/secrets/"+e.names[i]+"/"+e.versions[i]+apiVersion, nil)
+		}
+	}},
+	{name: "SetSecret", build: func(e *env) request {
+		return func(w, seq int) (*http.Request, error) {
+			return e.newRequest(http.MethodPut, fmt.Sprintf("/secrets/bench-set-%d-%d%s", w, seq%100, apiVersion), e.body)
+		}
+	}},
+	{name: "ListSecrets", build: func(e *env) request {
+		return func(int, int) (*http.Request, error) {
+			return e.newRequest(http.MethodGet, "/secrets"+apiVersion+"&maxresults=25", nil)
+		}
+	}},
+}
+
+// OperationNames lists the operations in the order they run.
+func OperationNames() []string {
+	out := make([]string, len(operations))
+	for i, op := range operations {
+		out[i] = op.name
+	}
+	return out
+}
+
+func selected(names []string) []operation {
+	if len(names) == 0 {
+		return operations
+	}
+	var out []operation
+	for _, op := range operations {
+		for _, n := range names {
+			if strings.EqualFold(n, op.name) {
+				out = append(out, op)
+			}
+		}
+	}
+	return out
+}

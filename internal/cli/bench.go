@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyhaven/keyhaven/internal/bench"
+)
+
+func newBenchCmd(s streams) *cobra.Command {
+	cfg := bench.Config{}
+	var ops, jsonFile string
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure keyhaven's throughput, latency and CPU per request against a bare HTTPS baseline",
+		Long: `Start a keyhaven server (bbolt storage, TLS, token authentication, sealed root key) as a
+separate process, seed it through the public API, drive each operation with keep-alive
+connections, and report requests/s, latency percentiles, errors and the server's CPU time per
+request, beside a baseline: a bare Go HTTPS server answering a body of the same size.
+
+Operations: ` + strings.Join(bench.OperationNames(), ", "),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Connections < 1 || cfg.Secrets < 1 || cfg.Duration <= 0 {
+				return usageError{fmt.Errorf("--connections, --secrets and --duration must be positive")}
+			}
+			if ops != "" {
+				cfg.Operations = strings.Split(ops, ",")
+			}
+			cfg.Out = s.err
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rep, err := bench.Run(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			rep.Print(s.out)
+			if jsonFile == "" {
+				return nil
+			}
+			raw, err := json.MarshalIndent(rep, "", "  ")
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(jsonFile, append(raw, '\n'), 0o644)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.Secrets, "secrets", 1000, "secrets to seed before measuring")
+	f.DurationVar(&cfg.Duration, "duration", 5*time.Second, "measured time per operation")
+	f.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured warm-up before each operation")
+	f.IntVar(&cfg.Connections, "connections", 32, "keep-alive connections (and concurrent requests)")
+	f.StringVar(&ops, "ops", "", "comma-separated operations to run (default: all)")
+	f.StringVar(&jsonFile, "json", "", "also write the report as JSON to this file")
+	f.StringVar(&cfg.Target, "url", "", "benchmark this existing vault (https://{vault}.{suffix}:port) instead of starting a server; credentials from AZURE_* variables, CA from SSL_CERT_FILE; it must have room for the seeded secrets")
+	f.IntVar(&cfg.ServerPID, "server-pid", 0, "with --url: the server's process id, to read its CPU time and memory")
+	f.StringVar(&cfg.ServerProfile, "server-cpu-profile", "", "make the server write a Go CPU profile of the run to this file")
+	return cmd
+}
+
+// newBenchBaselineCmd is the baseline server `keyhaven bench` starts; it
+// is hidden because it is only useful to the benchmark.
+func newBenchBaselineCmd(s streams) *cobra.Command {
+	var listen, dir string
+	var size int
+	cmd := &cobra.Command{
+		Use:    "bench-baseline",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return bench.ServeBaseline(ctx, listen, size, dir, slog.New(slog.NewJSONHandler(s.err, nil)))
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address")
+	cmd.Flags().IntVar(&size, "size", 300, "response body size in bytes")
+	cmd.Flags().StringVar(&dir, "dir", os.TempDir(), "directory for the generated CA")
+	return cmd
+}

@@ -1,0 +1,57 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// keyhaven bench runs end to end: it starts its own server and baseline,
+// seeds, drives every operation and writes the JSON report.
+func TestBenchTool(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the benchmark")
+	}
+	out := filepath.Join(t.TempDir(), "bench.json")
+	cmd := exec.Command(keyhavenBinary(t), "bench", "--secrets", "40", "--duration", "300ms", "--warmup", "100ms",
+		"--connections", "4", "--json", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("keyhaven bench: %v\n%s", err, b)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Baseline struct {
+			RPS        float64 `json:"rps"`
+			CPUusPerOp float64 `json:"cpu_us_per_op"`
+		} `json:"baseline"`
+		Results []struct {
+			Operation  string  `json:"operation"`
+			RPS        float64 `json:"rps"`
+			P50        float64 `json:"p50_ms"`
+			P99        float64 `json:"p99_ms"`
+			Errors     *int    `json:"errors"`
+			CPUusPerOp float64 `json:"cpu_us_per_op"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Baseline.RPS <= 0 {
+		t.Fatalf("baseline: %s", raw)
+	}
+	want := map[string]bool{"GetSecret": true, "GetSecretVersion": true, "SetSecret": true, "ListSecrets": true}
+	for _, r := range rep.Results {
+		if !want[r.Operation] || r.RPS <= 0 || r.Errors == nil || *r.Errors != 0 || r.P99 < r.P50 || r.CPUusPerOp <= 0 {
+			t.Errorf("result %+v", r)
+		}
+		delete(want, r.Operation)
+	}
+	if len(want) != 0 {
+		t.Fatalf("operations missing from the report: %v", want)
+	}
+}

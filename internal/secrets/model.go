@@ -3,23 +3,16 @@
 // backup/restore. It owns the semantics and limits (names, sizes, tags,
 // enabled, soft-delete states); the httpapi package owns the wire encoding.
 //
-// Storage layout, all inside the barrier (so encrypted under the vault's key):
-//
-//	v/<vault-id>/secrets/<name>                  head of an active secret
-//	v/<vault-id>/deletedsecrets/<name>           head of a soft-deleted secret
-//	v/<vault-id>/secretversions/<name>/<version> one version (value, attributes, tags)
-//	sys/purge/secrets/<unix-seconds>/<vault-id>/<name>  purge schedule index
-//
-// <name> is the lower-cased object name (names compare case-insensitively;
-// the head keeps the case the secret was created with). Every change is one
-// storage transaction, durable before the call returns.
+// Storage and the soft-delete lifecycle (versions, delete, recover, purge,
+// backup) are the objects package's; every change is one storage
+// transaction, durable before the call returns.
 package secrets
 
 import (
-	"regexp"
 	"unicode/utf8"
 
 	"github.com/keyhaven/keyhaven/internal/kverr"
+	"github.com/keyhaven/keyhaven/internal/objects"
 )
 
 // Azure's limits for secrets.
@@ -28,14 +21,9 @@ const (
 	MaxContentTypeChars = 255
 	MaxTags             = 15
 	MaxTagChars         = 512
-	MaxPageSize         = 25
-	MaxBackupVersions   = 500
-	// MaxBackupBytes bounds a backup blob (before base64), so every backup
-	// this server hands out can be restored within the restore body limit.
-	MaxBackupBytes = 16 << 20
-	// maxBackupPlain bounds the inflated JSON inside a backup: 500 versions
-	// of 25 KiB with every character escaped, plus their metadata.
-	maxBackupPlain = 128 << 20
+	MaxPageSize         = objects.MaxPageSize
+	MaxBackupVersions   = objects.MaxBackupVersions
+	MaxBackupBytes      = objects.MaxBackupBytes
 )
 
 // Attributes of one secret version. Times are Unix seconds.
@@ -90,14 +78,9 @@ type UpdateParams struct {
 	Attributes  AttributesUpdate
 }
 
-var (
-	nameRE    = regexp.MustCompile(`^[0-9a-zA-Z-]{1,127}$`)
-	versionRE = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
-)
-
 // ValidateName checks an object name against Azure's rules.
 func ValidateName(name string) error {
-	if !nameRE.MatchString(name) {
+	if !objects.ValidName(name) {
 		return kverr.BadParameterf("The secret name is invalid: it must be 1-127 characters of letters, digits and hyphens.")
 	}
 	return nil
@@ -127,7 +110,7 @@ func validateCommon(ct *string, tags map[string]string, a AttributesUpdate) erro
 		return err
 	}
 	if a.NotBefore != nil && a.Expires != nil && *a.Expires < *a.NotBefore {
-		return kverr.BadParameterf("The expiry time (exp) must not be before the activation time (nbf).")
+		return errExpiryBeforeNotBefore
 	}
 	return nil
 }
@@ -166,4 +149,16 @@ func deletedButRecoverable(name string) error {
 
 func disabled() error {
 	return kverr.New(kverr.Forbidden, "Forbidden", "Operation get is not allowed on a disabled secret.").WithInner("SecretDisabled")
+}
+
+var errExpiryBeforeNotBefore = kverr.BadParameterf("The expiry time (exp) must not be before the activation time (nbf).")
+
+func restoreConflict(name string) error {
+	return kverr.New(kverr.Conflict, "Conflict",
+		"There was a conflict restoring the secret '"+name+"'. This can happen if either: a secret with the same name already exists, or the secret was deleted but not yet purged.")
+}
+
+func purgeProtected() error {
+	return kverr.Forbiddenf("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.").
+		WithInner("PurgeProtectionEnabled")
 }

@@ -157,8 +157,11 @@ func TestUpdateKeepsUnspecifiedFields(t *testing.T) {
 		u.Attributes.Updated != s.Attributes.Created+60 || u.Attributes.Created != s.Attributes.Created {
 		t.Fatalf("update: %+v", u)
 	}
-	if u.Value != "v" {
-		t.Fatal("update changed the value")
+	if u.Value != "" {
+		t.Fatal("update returned the value")
+	}
+	if got, err := f.svc.Get(ctx, f.vault, "s", s.Version); err != nil || got.Value != "v" {
+		t.Fatalf("update changed the value: %v", err)
 	}
 }
 

@@ -1,33 +1,17 @@
 package secrets
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/kverr"
-	"github.com/keyhaven/keyhaven/internal/storage"
+	"github.com/keyhaven/keyhaven/internal/objects"
 	"github.com/keyhaven/keyhaven/internal/vaults"
 )
 
-// head is the record that makes a name exist (active or deleted).
-type head struct {
-	Name               string `json:"name"`
-	Current            string `json:"current"`
-	DeletedDate        int64  `json:"deletedDate,omitempty"`
-	ScheduledPurgeDate int64  `json:"scheduledPurgeDate,omitempty"`
-}
-
-// version is the stored form of one secret version.
-type version struct {
-	Version     string            `json:"version"`
+// record is the stored form of one secret version.
+type record struct {
 	Value       string            `json:"value"`
 	ContentType string            `json:"contentType,omitempty"`
 	Tags        map[string]string `json:"tags,omitempty"`
@@ -40,29 +24,35 @@ type version struct {
 	KeyID       string            `json:"kid,omitempty"`
 }
 
+type item = objects.Item[record]
+
 // Service implements the secrets operations of one keyhaven server.
 type Service struct {
-	b   *barrier.Barrier
-	now func() time.Time
+	store *objects.Store[record]
+	now   func() time.Time
 }
 
 // New returns the secrets service over b; now is the clock.
 func New(b *barrier.Barrier, now func() time.Time) *Service {
-	return &Service{b: b, now: now}
+	return &Service{store: objects.New[record](b, now, "secrets", lifecycleErrors), now: now}
 }
 
-func headKey(v *vaults.Vault, lname string) string { return "v/" + v.ID + "/secrets/" + lname }
-func deletedKey(v *vaults.Vault, lname string) string {
-	return "v/" + v.ID + "/deletedsecrets/" + lname
+var lifecycleErrors = objects.Errors{
+	NotFound:              notFound,
+	DeletedNotFound:       deletedNotFound,
+	DeletedButRecoverable: deletedButRecoverable,
+	RestoreConflict:       restoreConflict,
+	PurgeProtected:        purgeProtected,
+	InvalidBackup: func() error {
+		return kverr.BadParameterf("The backup blob is invalid: it is corrupt, was altered, or was not made by this server for a secret.")
+	},
+	TooManyVersions: func(max int) error {
+		return kverr.BadParameterf("The secret has more than %d versions and cannot be backed up.", max)
+	},
+	BackupTooLarge: func(max int) error {
+		return kverr.BadParameterf("The backup of this secret would exceed %d bytes; delete old versions first.", max)
+	},
 }
-func versionsPrefix(v *vaults.Vault, lname string) string {
-	return "v/" + v.ID + "/secretversions/" + lname + "/"
-}
-func purgeKey(v *vaults.Vault, lname string, at int64) string {
-	return fmt.Sprintf("%s%020d/%s/%s", purgePrefix, at, v.ID, lname)
-}
-
-const purgePrefix = "sys/purge/secrets/"
 
 // Set stores a new version of the secret name and returns it.
 func (s *Service) Set(ctx context.Context, v *vaults.Vault, name string, p SetParams) (*Secret, error) {
@@ -73,69 +63,39 @@ func (s *Service) Set(ctx context.Context, v *vaults.Vault, name string, p SetPa
 		return nil, err
 	}
 	now := s.now().Unix()
-	ver := &version{Version: newVersion(), Value: *p.Value, Tags: p.Tags, Enabled: true, Created: now, Updated: now}
+	rec := record{Value: *p.Value, Tags: p.Tags, Enabled: true, Created: now, Updated: now}
 	if p.ContentType != nil {
-		ver.ContentType = *p.ContentType
+		rec.ContentType = *p.ContentType
 	}
-	applyAttributes(ver, p.Attributes)
-	var h head
-	lname := strings.ToLower(name)
-	err := s.b.Update(ctx, func(tx *barrier.Tx) error {
-		if exists, err := has(tx, deletedKey(v, lname)); err != nil || exists {
-			return errOr(err, deletedButRecoverable(name))
-		}
-		found, err := getJSON(tx, headKey(v, lname), &h)
-		if err != nil {
-			return err
-		}
-		if !found {
-			h = head{Name: name}
-		}
-		h.Current = ver.Version
-		if err := putJSON(tx, versionsPrefix(v, lname)+ver.Version, ver); err != nil {
-			return err
-		}
-		return putJSON(tx, headKey(v, lname), &h)
-	})
+	applyAttributes(&rec, p.Attributes)
+	it, err := s.store.Add(ctx, v, name, objects.NewVersion(), rec)
 	if err != nil {
 		return nil, err
 	}
-	return ver.secret(h.Name), nil
+	return secretOf(it, true), nil
 }
 
 // Get returns a version of the secret (version "" means the latest),
 // refusing disabled versions as Azure does. nbf/exp do not block a get.
-func (s *Service) Get(ctx context.Context, v *vaults.Vault, name, ver string) (*Secret, error) {
-	var out *Secret
-	err := s.b.View(ctx, func(tx *barrier.Tx) error {
-		h, rec, err := loadVersion(tx, v, name, ver)
-		if err != nil {
-			return err
-		}
-		out = rec.secret(h.Name)
-		return nil
-	})
+func (s *Service) Get(ctx context.Context, v *vaults.Vault, name, version string) (*Secret, error) {
+	it, err := s.store.Get(ctx, v, name, version)
 	if err != nil {
 		return nil, err
 	}
-	if !out.Attributes.Enabled {
+	if !it.Rec.Enabled {
 		return nil, disabled()
 	}
-	return out, nil
+	return secretOf(it, true), nil
 }
 
 // Update changes the attributes, content type or tags of one version
 // (version "" means the latest). The value never changes.
-func (s *Service) Update(ctx context.Context, v *vaults.Vault, name, ver string, p UpdateParams) (*Secret, error) {
+func (s *Service) Update(ctx context.Context, v *vaults.Vault, name, version string, p UpdateParams) (*Secret, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	var out *Secret
-	err := s.b.Update(ctx, func(tx *barrier.Tx) error {
-		h, rec, err := loadVersion(tx, v, name, ver)
-		if err != nil {
-			return err
-		}
+	it, err := s.store.Modify(ctx, v, name, version, func(it *item) error {
+		rec := &it.Rec
 		if p.ContentType != nil {
 			rec.ContentType = *p.ContentType
 		}
@@ -144,45 +104,84 @@ func (s *Service) Update(ctx context.Context, v *vaults.Vault, name, ver string,
 		}
 		applyAttributes(rec, p.Attributes)
 		if rec.NotBefore != nil && rec.Expires != nil && *rec.Expires < *rec.NotBefore {
-			return kverr.BadParameterf("The expiry time (exp) must not be before the activation time (nbf).")
+			return errExpiryBeforeNotBefore
 		}
 		rec.Updated = s.now().Unix()
-		out = rec.secret(h.Name)
-		return putJSON(tx, versionsPrefix(v, strings.ToLower(name))+rec.Version, rec)
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return secretOf(it, false), nil
 }
 
-// loadVersion reads the head of an active secret and one of its versions.
-func loadVersion(tx *barrier.Tx, v *vaults.Vault, name, ver string) (*head, *version, error) {
-	if !nameRE.MatchString(name) || (ver != "" && !versionRE.MatchString(ver)) {
-		return nil, nil, notFound(idText(name, ver))
-	}
-	lname := strings.ToLower(name)
-	var h head
-	found, err := getJSON(tx, headKey(v, lname), &h)
-	if err != nil || !found {
-		return nil, nil, errOr(err, notFound(idText(name, ver)))
-	}
-	if ver == "" {
-		ver = h.Current
-	}
-	var rec version
-	found, err = getJSON(tx, versionsPrefix(v, lname)+strings.ToLower(ver), &rec)
-	if err != nil || !found {
-		return nil, nil, errOr(err, notFound(idText(name, ver)))
-	}
-	return &h, &rec, nil
+// Page is one page of a list.
+type Page[T any] = objects.Page[T]
+
+// List returns a page of the vault's active secrets, without values.
+func (s *Service) List(ctx context.Context, v *vaults.Vault, cursor string, max int) (Page[Secret], error) {
+	p, err := s.store.List(ctx, v, cursor, max)
+	return mapPage(p, err, secretItem)
 }
 
-func idText(name, ver string) string {
-	if ver == "" {
-		return name
-	}
-	return name + "/" + ver
+// ListVersions returns a page of the versions of an active secret.
+func (s *Service) ListVersions(ctx context.Context, v *vaults.Vault, name, cursor string, max int) (Page[Secret], error) {
+	p, err := s.store.ListVersions(ctx, v, name, cursor, max)
+	return mapPage(p, err, secretItem)
 }
 
-func applyAttributes(rec *version, a AttributesUpdate) {
+// ListDeleted returns a page of the vault's soft-deleted secrets.
+func (s *Service) ListDeleted(ctx context.Context, v *vaults.Vault, cursor string, max int) (Page[DeletedSecret], error) {
+	p, err := s.store.ListDeleted(ctx, v, cursor, max)
+	return mapPage(p, err, deletedOf)
+}
+
+// Delete soft-deletes every version of the secret.
+func (s *Service) Delete(ctx context.Context, v *vaults.Vault, name string) (*DeletedSecret, error) {
+	it, err := s.store.Delete(ctx, v, name)
+	return deletedOrErr(it, err)
+}
+
+// GetDeleted returns a soft-deleted secret (without its value).
+func (s *Service) GetDeleted(ctx context.Context, v *vaults.Vault, name string) (*DeletedSecret, error) {
+	it, err := s.store.GetDeleted(ctx, v, name)
+	return deletedOrErr(it, err)
+}
+
+// Recover makes a soft-deleted secret active again with all its versions.
+func (s *Service) Recover(ctx context.Context, v *vaults.Vault, name string) (*Secret, error) {
+	it, err := s.store.Recover(ctx, v, name)
+	if err != nil {
+		return nil, err
+	}
+	return secretOf(it, false), nil
+}
+
+// Purge permanently removes a soft-deleted secret.
+func (s *Service) Purge(ctx context.Context, v *vaults.Vault, name string) error {
+	return s.store.Purge(ctx, v, name)
+}
+
+// PurgeDue purges soft-deleted secrets whose retention has ended.
+func (s *Service) PurgeDue(ctx context.Context, now time.Time) (int, error) {
+	return s.store.PurgeDue(ctx, now)
+}
+
+// Backup returns an opaque blob with every version of an active secret.
+func (s *Service) Backup(ctx context.Context, v *vaults.Vault, name string) ([]byte, error) {
+	return s.store.Backup(ctx, v, name)
+}
+
+// Restore recreates a backed-up secret with its version ids.
+func (s *Service) Restore(ctx context.Context, v *vaults.Vault, blob []byte) (*Secret, error) {
+	it, err := s.store.Restore(ctx, v, blob)
+	if err != nil {
+		return nil, err
+	}
+	return secretOf(it, false), nil
+}
+
+func applyAttributes(rec *record, a AttributesUpdate) {
 	if a.Enabled != nil {
 		rec.Enabled = *a.Enabled
 	}
@@ -194,78 +193,35 @@ func applyAttributes(rec *version, a AttributesUpdate) {
 	}
 }
 
-func (r *version) secret(name string) *Secret {
-	return &Secret{Name: name, Version: r.Version, Value: r.Value, ContentType: r.ContentType, Tags: r.Tags,
+func secretOf(it *item, withValue bool) *Secret {
+	r := &it.Rec
+	s := &Secret{Name: it.Head.Name, Version: it.Version, ContentType: r.ContentType, Tags: r.Tags,
 		Managed: r.Managed, KeyID: r.KeyID,
 		Attributes: Attributes{Enabled: r.Enabled, NotBefore: r.NotBefore, Expires: r.Expires, Created: r.Created, Updated: r.Updated}}
-}
-
-// item returns the secret without its value, for lists.
-func (r *version) item(name string) Secret {
-	s := r.secret(name)
-	s.Value = ""
-	return *s
-}
-
-func newVersion() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// has reports whether key exists.
-func has(tx *barrier.Tx, key string) (bool, error) {
-	found := false
-	err := tx.ScanKeys(key, "", func(k string) (bool, error) {
-		found = k == key
-		return false, nil
-	})
-	return found, err
-}
-
-// getJSON decodes the record at key into dst; found is false when absent.
-func getJSON(tx *barrier.Tx, key string, dst any) (found bool, err error) {
-	raw, err := tx.Get(key)
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
+	if withValue {
+		s.Value = r.Value
 	}
+	return s
+}
+
+func secretItem(it *item) Secret { return *secretOf(it, false) }
+
+func deletedOf(it *item) DeletedSecret {
+	return DeletedSecret{Secret: secretItem(it), DeletedDate: it.Head.DeletedDate, ScheduledPurgeDate: it.Head.ScheduledPurgeDate}
+}
+
+func deletedOrErr(it *item, err error) (*DeletedSecret, error) {
 	if err != nil {
-		return false, err
-	}
-	if err := json.Unmarshal(raw, dst); err != nil {
-		return false, fmt.Errorf("secrets: decode %s: %w", key, err)
-	}
-	return true, nil
-}
-
-func putJSON(tx *barrier.Tx, key string, v any) error {
-	raw, err := marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.Put(key, raw)
-}
-
-// marshal encodes v as compact JSON without HTML escaping, which would
-// otherwise store '<', '>' and '&' in six bytes each.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	d := deletedOf(it)
+	return &d, nil
 }
 
-// errOr returns err when it is not nil, else alt.
-func errOr(err, alt error) error {
-	if err != nil {
-		return err
+func mapPage[T any](p objects.Page[item], err error, f func(*item) T) (Page[T], error) {
+	out := Page[T]{Next: p.Next}
+	for i := range p.Items {
+		out.Items = append(out.Items, f(&p.Items[i]))
 	}
-	return alt
+	return out, err
 }
-
-func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
-
-func isSealed(err error) bool { return errors.Is(err, barrier.ErrSealed) }

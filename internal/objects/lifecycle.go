@@ -1,0 +1,280 @@
+package objects
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/storage"
+	"github.com/keyhaven/keyhaven/internal/vaults"
+)
+
+func clampPage(max int) int {
+	if max <= 0 || max > MaxPageSize {
+		return MaxPageSize
+	}
+	return max
+}
+
+// scanPage visits up to max records under prefix that sort after cursor and
+// returns the cursor of the next page when more records follow.
+func scanPage(tx *barrier.Tx, prefix, cursor string, max int, visit func(suffix string, val []byte) error) (string, error) {
+	start := ""
+	if cursor != "" {
+		start = prefix + cursor + "\x00"
+	}
+	n, last, next := 0, "", ""
+	err := tx.Scan(prefix, start, func(key string, val []byte) (bool, error) {
+		if n == clampPage(max) {
+			next = last
+			return false, nil
+		}
+		n++
+		last = strings.TrimPrefix(key, prefix)
+		return true, visit(last, val)
+	})
+	return next, err
+}
+
+// List returns a page of active objects, each with its current version.
+func (s *Store[R]) List(ctx context.Context, v *vaults.Vault, cursor string, max int) (Page[Item[R]], error) {
+	return s.listHeads(ctx, v, "v/"+v.ID+"/"+s.coll+"/", cursor, max)
+}
+
+// ListDeleted returns a page of soft-deleted objects.
+func (s *Store[R]) ListDeleted(ctx context.Context, v *vaults.Vault, cursor string, max int) (Page[Item[R]], error) {
+	return s.listHeads(ctx, v, "v/"+v.ID+"/deleted"+s.coll+"/", cursor, max)
+}
+
+func (s *Store[R]) listHeads(ctx context.Context, v *vaults.Vault, prefix, cursor string, max int) (Page[Item[R]], error) {
+	var p Page[Item[R]]
+	err := s.b.View(ctx, func(tx *barrier.Tx) error {
+		var err error
+		p.Next, err = scanPage(tx, prefix, cursor, max, func(_ string, val []byte) error {
+			it, err := s.current(tx, v, val)
+			if err == nil {
+				p.Items = append(p.Items, *it)
+			}
+			return err
+		})
+		return err
+	})
+	return p, err
+}
+
+// current decodes a head and reads its current version.
+func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte) (*Item[R], error) {
+	it := &Item[R]{}
+	if err := json.Unmarshal(rawHead, &it.Head); err != nil {
+		return nil, err
+	}
+	it.Version = it.Head.Current
+	if _, err := getJSON(tx, s.versionsPrefix(v, strings.ToLower(it.Head.Name))+it.Version, &it.Rec); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// ListVersions returns a page of an active object's versions.
+func (s *Store[R]) ListVersions(ctx context.Context, v *vaults.Vault, name, cursor string, max int) (Page[Item[R]], error) {
+	var p Page[Item[R]]
+	err := s.View(ctx, v, func(t *Tx[R]) error {
+		cur, err := t.Get(name, "")
+		if err != nil {
+			return err
+		}
+		p.Next, err = scanPage(t.tx, s.versionsPrefix(v, strings.ToLower(name)), cursor, max, func(ver string, val []byte) error {
+			it := Item[R]{Head: cur.Head, Version: ver}
+			if err := json.Unmarshal(val, &it.Rec); err != nil {
+				return err
+			}
+			p.Items = append(p.Items, it)
+			return nil
+		})
+		return err
+	})
+	return p, err
+}
+
+// Delete soft-deletes every version of an object; it stays recoverable for
+// the vault's retention period, then the scheduler purges it.
+func (s *Store[R]) Delete(ctx context.Context, v *vaults.Vault, name string) (*Item[R], error) {
+	now := s.now().Unix()
+	var it *Item[R]
+	err := s.Update(ctx, v, func(t *Tx[R]) error {
+		var err error
+		if it, err = t.Get(name, ""); err != nil {
+			return err
+		}
+		lname := strings.ToLower(name)
+		it.Head.DeletedDate = now
+		it.Head.ScheduledPurgeDate = now + int64(v.SoftDeleteRetentionDays)*86400
+		if err := t.tx.Delete(s.headKey(v, lname)); err != nil {
+			return err
+		}
+		if err := t.tx.Put(s.purgeKey(v, lname, it.Head.ScheduledPurgeDate), nil); err != nil {
+			return err
+		}
+		return putJSON(t.tx, s.deletedKey(v, lname), &it.Head)
+	})
+	return it, err
+}
+
+// getDeleted reads a soft-deleted object's head and current version.
+func (t *Tx[R]) getDeleted(name string) (*Item[R], error) {
+	if !nameRE.MatchString(name) {
+		return nil, t.s.errs.DeletedNotFound(name)
+	}
+	raw, err := t.tx.Get(t.s.deletedKey(t.v, strings.ToLower(name)))
+	if err != nil {
+		if isNotFound(err) {
+			return nil, t.s.errs.DeletedNotFound(name)
+		}
+		return nil, err
+	}
+	return t.s.current(t.tx, t.v, raw)
+}
+
+// GetDeleted reads a soft-deleted object.
+func (s *Store[R]) GetDeleted(ctx context.Context, v *vaults.Vault, name string) (*Item[R], error) {
+	var it *Item[R]
+	err := s.View(ctx, v, func(t *Tx[R]) error {
+		var err error
+		it, err = t.getDeleted(name)
+		return err
+	})
+	return it, err
+}
+
+// Recover makes a soft-deleted object active again with all its versions.
+func (s *Store[R]) Recover(ctx context.Context, v *vaults.Vault, name string) (*Item[R], error) {
+	var it *Item[R]
+	err := s.Update(ctx, v, func(t *Tx[R]) error {
+		var err error
+		if it, err = t.getDeleted(name); err != nil {
+			return err
+		}
+		lname := strings.ToLower(name)
+		if err := t.tx.Delete(s.purgeKey(v, lname, it.Head.ScheduledPurgeDate)); err != nil {
+			return err
+		}
+		if err := t.tx.Delete(s.deletedKey(v, lname)); err != nil {
+			return err
+		}
+		it.Head.DeletedDate, it.Head.ScheduledPurgeDate = 0, 0
+		return t.PutHead(&it.Head)
+	})
+	return it, err
+}
+
+// Purge permanently removes a soft-deleted object. Purge protection refuses
+// it until the retention period has passed.
+func (s *Store[R]) Purge(ctx context.Context, v *vaults.Vault, name string) error {
+	return s.Update(ctx, v, func(t *Tx[R]) error {
+		it, err := t.getDeleted(name)
+		if err != nil {
+			return err
+		}
+		if v.PurgeProtection && s.now().Unix() < it.Head.ScheduledPurgeDate {
+			return s.errs.PurgeProtected()
+		}
+		return s.purge(t.tx, v, strings.ToLower(name), it.Head.ScheduledPurgeDate)
+	})
+}
+
+// purge deletes the deleted head, every version and the schedule entry.
+func (s *Store[R]) purge(tx *barrier.Tx, v *vaults.Vault, lname string, at int64) error {
+	var keys []string
+	err := tx.ScanKeys(s.versionsPrefix(v, lname), "", func(k string) (bool, error) {
+		keys = append(keys, k)
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	keys = append(keys, s.deletedKey(v, lname), s.purgeKey(v, lname, at))
+	for _, k := range keys {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PurgeDue permanently removes soft-deleted objects (in every vault) whose
+// scheduled purge date is at or before now, and returns how many it purged.
+// An entry that fails is reported and skipped, so it cannot block the rest.
+func (s *Store[R]) PurgeDue(ctx context.Context, now time.Time) (int, error) {
+	list, err := s.duePurges(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, d := range list {
+		purged, err := s.purgeEntry(ctx, d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("purge %s %s in vault %s: %w", s.coll, d.lname, d.vaultID, err))
+		}
+		if purged {
+			n++
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// duePurge is one entry of the purge schedule whose time has come.
+type duePurge struct {
+	vaultID, lname, key string
+	at                  int64
+}
+
+func (s *Store[R]) duePurges(ctx context.Context, now time.Time) ([]duePurge, error) {
+	var list []duePurge
+	prefix := s.purgePrefix()
+	err := s.b.View(ctx, func(tx *barrier.Tx) error {
+		return tx.ScanKeys(prefix, "", func(k string) (bool, error) {
+			parts := strings.Split(strings.TrimPrefix(k, prefix), "/")
+			if len(parts) != 3 {
+				return true, nil
+			}
+			at, err := strconv.ParseInt(parts[0], 10, 64)
+			if err != nil || at > now.Unix() {
+				return false, nil
+			}
+			list = append(list, duePurge{vaultID: parts[1], lname: parts[2], key: k, at: at})
+			return len(list) < 1000, nil
+		})
+	})
+	return list, err
+}
+
+// purgeEntry purges one due object. A stale entry (the object was
+// recovered, or deleted again with another date) is dropped; so is an entry
+// whose vault key is gone, since nothing under it can be read any more.
+func (s *Store[R]) purgeEntry(ctx context.Context, d duePurge) (purged bool, err error) {
+	v := &vaults.Vault{ID: d.vaultID}
+	err = s.b.Update(ctx, func(tx *barrier.Tx) error {
+		purged = false
+		var h Head
+		found, err := getJSON(tx, s.deletedKey(v, d.lname), &h)
+		if errors.Is(err, barrier.ErrNoVaultKey) || (err == nil && (!found || h.ScheduledPurgeDate != d.at)) {
+			return tx.Delete(d.key)
+		}
+		if err != nil {
+			return err
+		}
+		purged = true
+		return s.purge(tx, v, d.lname, d.at)
+	})
+	return purged && err == nil, err
+}
+
+func isNotFound(err error) bool {
+	return errors.Is(err, storage.ErrNotFound)
+}

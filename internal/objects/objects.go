@@ -1,0 +1,287 @@
+// Package objects keeps Key Vault's versioned objects — secrets, keys and
+// (later) certificates — with Azure's lifecycle: every write of a name adds
+// a version, names compare case-insensitively and keep the case they were
+// created with, delete is soft (all versions stay recoverable until the
+// vault's retention ends, then the scheduler purges them), purge protection
+// blocks early purges, and backups are opaque, sealed blobs of every
+// version that restore with their version ids.
+//
+// A Store is generic over the record type of one version; the domain
+// packages (secrets, keys) own validation, their error codes and what a
+// record holds. Layout inside the barrier (encrypted under the vault key):
+//
+//	v/<vault-id>/<collection>/<name>                   head of an active object
+//	v/<vault-id>/deleted<collection>/<name>            head of a soft-deleted object
+//	v/<vault-id>/<collection>-versions/<name>/<ver>    one version's record
+//	sys/purge/<collection>/<unix-seconds>/<vault-id>/<name>  purge schedule
+//
+// <name> is lower-cased. Each operation is one storage transaction, durable
+// before it returns. Functions given to Update may run more than once.
+package objects
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/storage"
+	"github.com/keyhaven/keyhaven/internal/vaults"
+)
+
+// MaxPageSize is the largest page a list returns (Azure's maxresults).
+const MaxPageSize = 25
+
+// Head is the per-name record: the name as created, the current version,
+// deletion dates while soft-deleted, and Meta, per-name data of the domain
+// (a key's rotation policy) that lives and dies with the name.
+type Head struct {
+	Name               string          `json:"name"`
+	Current            string          `json:"current"`
+	DeletedDate        int64           `json:"deletedDate,omitempty"`
+	ScheduledPurgeDate int64           `json:"scheduledPurgeDate,omitempty"`
+	Meta               json.RawMessage `json:"meta,omitempty"`
+}
+
+// Item is one version of an object with its head.
+type Item[R any] struct {
+	Head    Head
+	Version string
+	Rec     R
+}
+
+// Page is one page of a list and the cursor of the next ("" at the end).
+type Page[T any] struct {
+	Items []T
+	Next  string
+}
+
+// Errors are the domain's errors for the lifecycle's failure cases.
+type Errors struct {
+	NotFound              func(id string) error   // name (or name/version) absent or not active
+	DeletedNotFound       func(name string) error // no soft-deleted object of that name
+	DeletedButRecoverable func(name string) error // create on a soft-deleted name
+	RestoreConflict       func(name string) error // restore onto a used name
+	PurgeProtected        func() error            // purge before retention ends under purge protection
+	InvalidBackup         func() error            // a blob that does not open as this collection's backup
+	TooManyVersions       func(max int) error     // backup of more than MaxBackupVersions
+	BackupTooLarge        func(max int) error     // backup over MaxBackupBytes
+}
+
+// Store is the lifecycle of one collection.
+type Store[R any] struct {
+	b    *barrier.Barrier
+	now  func() time.Time
+	coll string
+	errs Errors
+}
+
+// New returns the store of collection ("secrets", "keys") over b.
+func New[R any](b *barrier.Barrier, now func() time.Time, collection string, errs Errors) *Store[R] {
+	return &Store[R]{b: b, now: now, coll: collection, errs: errs}
+}
+
+var (
+	nameRE    = regexp.MustCompile(`^[0-9a-zA-Z-]{1,127}$`)
+	versionRE = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+)
+
+// ValidName reports whether name follows Azure's object name rule.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
+// NewVersion returns a fresh 32-hex version id.
+func NewVersion() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Store[R]) headKey(v *vaults.Vault, lname string) string {
+	return "v/" + v.ID + "/" + s.coll + "/" + lname
+}
+func (s *Store[R]) deletedKey(v *vaults.Vault, lname string) string {
+	return "v/" + v.ID + "/deleted" + s.coll + "/" + lname
+}
+func (s *Store[R]) versionsPrefix(v *vaults.Vault, lname string) string {
+	return "v/" + v.ID + "/" + s.coll + "-versions/" + lname + "/"
+}
+func (s *Store[R]) purgePrefix() string { return "sys/purge/" + s.coll + "/" }
+func (s *Store[R]) purgeKey(v *vaults.Vault, lname string, at int64) string {
+	return fmt.Sprintf("%s%020d/%s/%s", s.purgePrefix(), at, v.ID, lname)
+}
+
+// Tx is a transaction over one collection of one vault, for domain
+// operations that read and write in one step.
+type Tx[R any] struct {
+	s  *Store[R]
+	tx *barrier.Tx
+	v  *vaults.Vault
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store[R]) View(ctx context.Context, v *vaults.Vault, fn func(*Tx[R]) error) error {
+	return s.b.View(ctx, func(tx *barrier.Tx) error { return fn(&Tx[R]{s: s, tx: tx, v: v}) })
+}
+
+// Update runs fn in a read-write transaction.
+func (s *Store[R]) Update(ctx context.Context, v *vaults.Vault, fn func(*Tx[R]) error) error {
+	return s.b.Update(ctx, func(tx *barrier.Tx) error { return fn(&Tx[R]{s: s, tx: tx, v: v}) })
+}
+
+// Get reads an active object's version ("" is the current one).
+func (t *Tx[R]) Get(name, version string) (*Item[R], error) {
+	if !nameRE.MatchString(name) || (version != "" && !versionRE.MatchString(version)) {
+		return nil, t.s.errs.NotFound(idText(name, version))
+	}
+	lname := strings.ToLower(name)
+	var h Head
+	found, err := getJSON(t.tx, t.s.headKey(t.v, lname), &h)
+	if err != nil || !found {
+		return nil, errOr(err, t.s.errs.NotFound(idText(name, version)))
+	}
+	if version == "" {
+		version = h.Current
+	}
+	it := &Item[R]{Head: h, Version: strings.ToLower(version)}
+	found, err = getJSON(t.tx, t.s.versionsPrefix(t.v, lname)+it.Version, &it.Rec)
+	if err != nil || !found {
+		return nil, errOr(err, t.s.errs.NotFound(idText(name, version)))
+	}
+	return it, nil
+}
+
+// Put writes a version's record of an active object (after Get).
+func (t *Tx[R]) Put(it *Item[R]) error {
+	return putJSON(t.tx, t.s.versionsPrefix(t.v, strings.ToLower(it.Head.Name))+it.Version, &it.Rec)
+}
+
+// PutHead writes an active object's head (after Get), e.g. its Meta.
+func (t *Tx[R]) PutHead(h *Head) error {
+	return putJSON(t.tx, t.s.headKey(t.v, strings.ToLower(h.Name)), h)
+}
+
+// Add stores rec as a new version of name and makes it current, creating
+// the object if needed. A soft-deleted name is refused.
+func (t *Tx[R]) Add(name, version string, rec R) (*Item[R], error) {
+	lname := strings.ToLower(name)
+	if exists, err := has(t.tx, t.s.deletedKey(t.v, lname)); err != nil || exists {
+		return nil, errOr(err, t.s.errs.DeletedButRecoverable(name))
+	}
+	var h Head
+	found, err := getJSON(t.tx, t.s.headKey(t.v, lname), &h)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		h = Head{Name: name}
+	}
+	h.Current = version
+	it := &Item[R]{Head: h, Version: version, Rec: rec}
+	if err := t.Put(it); err != nil {
+		return nil, err
+	}
+	return it, t.PutHead(&h)
+}
+
+// Add stores rec as a new current version of name in its own transaction.
+func (s *Store[R]) Add(ctx context.Context, v *vaults.Vault, name, version string, rec R) (*Item[R], error) {
+	var it *Item[R]
+	err := s.Update(ctx, v, func(t *Tx[R]) error {
+		var err error
+		it, err = t.Add(name, version, rec)
+		return err
+	})
+	return it, err
+}
+
+// Get reads a version ("" is the current one) of an active object.
+func (s *Store[R]) Get(ctx context.Context, v *vaults.Vault, name, version string) (*Item[R], error) {
+	var it *Item[R]
+	err := s.View(ctx, v, func(t *Tx[R]) error {
+		var err error
+		it, err = t.Get(name, version)
+		return err
+	})
+	return it, err
+}
+
+// Modify changes one version's record with fn and stores it.
+func (s *Store[R]) Modify(ctx context.Context, v *vaults.Vault, name, version string, fn func(*Item[R]) error) (*Item[R], error) {
+	var it *Item[R]
+	err := s.Update(ctx, v, func(t *Tx[R]) error {
+		var err error
+		if it, err = t.Get(name, version); err != nil {
+			return err
+		}
+		if err := fn(it); err != nil {
+			return err
+		}
+		return t.Put(it)
+	})
+	return it, err
+}
+
+func idText(name, version string) string {
+	if version == "" {
+		return name
+	}
+	return name + "/" + version
+}
+
+// has reports whether key exists without decrypting it.
+func has(tx *barrier.Tx, key string) (bool, error) {
+	found := false
+	err := tx.ScanKeys(key, "", func(k string) (bool, error) {
+		found = k == key
+		return false, nil
+	})
+	return found, err
+}
+
+func getJSON(tx *barrier.Tx, key string, dst any) (found bool, err error) {
+	raw, err := tx.Get(key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return false, fmt.Errorf("objects: decode %s: %w", key, err)
+	}
+	return true, nil
+}
+
+func putJSON(tx *barrier.Tx, key string, v any) error {
+	raw, err := Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Put(key, raw)
+}
+
+// Marshal encodes v as compact JSON without HTML escaping, which would
+// otherwise store '<', '>' and '&' in six bytes each.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+func errOr(err, alt error) error {
+	if err != nil {
+		return err
+	}
+	return alt
+}

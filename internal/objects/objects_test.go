@@ -1,0 +1,110 @@
+package objects
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/storage/memory"
+	"github.com/keyhaven/keyhaven/internal/vaults"
+)
+
+type rec struct{ N int }
+
+var errNF, errDNF, errDBR, errRC, errPP, errIB, errTMV, errBTL = errors.New("nf"), errors.New("dnf"), errors.New("dbr"),
+	errors.New("rc"), errors.New("pp"), errors.New("ib"), errors.New("tmv"), errors.New("btl")
+
+func newStore(t *testing.T, coll string, v vaults.Spec) (*Store[rec], *vaults.Vault, *time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	b := barrier.New(memory.New())
+	if err := b.Initialize(ctx, barrier.NewDevSeal()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { return now }
+	vault, err := vaults.New(b, clock).Create(ctx, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New[rec](b, clock, coll, Errors{
+		NotFound: func(string) error { return errNF }, DeletedNotFound: func(string) error { return errDNF },
+		DeletedButRecoverable: func(string) error { return errDBR }, RestoreConflict: func(string) error { return errRC },
+		PurgeProtected: func() error { return errPP }, InvalidBackup: func() error { return errIB },
+		TooManyVersions: func(int) error { return errTMV }, BackupTooLarge: func(int) error { return errBTL },
+	})
+	return s, vault, &now
+}
+
+// Per-name metadata lives and dies with the name: it survives delete,
+// recover and backup/restore, and is gone after a purge.
+func TestMetaFollowsTheName(t *testing.T) {
+	ctx := context.Background()
+	s, v, _ := newStore(t, "things", vaults.Spec{Name: "meta"})
+	if _, err := s.Add(ctx, v, "Thing", NewVersion(), rec{N: 1}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Update(ctx, v, func(tx *Tx[rec]) error {
+		it, err := tx.Get("thing", "")
+		if err != nil {
+			return err
+		}
+		it.Head.Meta = json.RawMessage(`{"policy":1}`)
+		return tx.PutHead(&it.Head)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, v, "THING"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Add(ctx, v, "thing", NewVersion(), rec{}); !errors.Is(err, errDBR) {
+		t.Fatalf("add on a deleted name: %v", err)
+	}
+	if _, err := s.Recover(ctx, v, "thing"); err != nil {
+		t.Fatal(err)
+	}
+	blob, err := s.Backup(ctx, v, "thing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, v, "thing"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Purge(ctx, v, "thing"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetDeleted(ctx, v, "thing"); !errors.Is(err, errDNF) {
+		t.Fatalf("after purge: %v", err)
+	}
+	it, err := s.Restore(ctx, v, blob)
+	if err != nil || string(it.Head.Meta) != `{"policy":1}` || it.Head.Name != "Thing" || it.Rec.N != 1 {
+		t.Fatalf("restore: %+v %v", it, err)
+	}
+}
+
+// Two collections in one vault never see each other's objects or backups.
+func TestCollectionsAreSeparate(t *testing.T) {
+	ctx := context.Background()
+	a, v, _ := newStore(t, "alpha", vaults.Spec{Name: "sep"})
+	b := New[rec](a.b, a.now, "beta", a.errs)
+	if _, err := a.Add(ctx, v, "x", NewVersion(), rec{N: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Get(ctx, v, "x", ""); !errors.Is(err, errNF) {
+		t.Fatalf("beta sees alpha's object: %v", err)
+	}
+	blob, err := a.Backup(ctx, v, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Restore(ctx, v, blob); !errors.Is(err, errIB) {
+		t.Fatalf("beta restored alpha's backup: %v", err)
+	}
+	if _, err := b.Add(ctx, v, "x", NewVersion(), rec{N: 8}); err != nil {
+		t.Fatalf("same name in another collection: %v", err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/httpapi"
 	"github.com/keyhaven/keyhaven/internal/identity"
+	"github.com/keyhaven/keyhaven/internal/keys"
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/scheduler"
 	"github.com/keyhaven/keyhaven/internal/secrets"
@@ -39,6 +40,7 @@ type App struct {
 	barrier  *barrier.Barrier
 	vaults   *vaults.Service
 	secrets  *secrets.Service
+	keys     *keys.Service
 	identity *identity.Service
 	policy   *policyStore
 	sched    *scheduler.Scheduler
@@ -59,6 +61,7 @@ func (a *App) services(tokenLifetime time.Duration) {
 	a.barrier = barrier.New(a.store)
 	a.vaults = vaults.New(a.barrier, a.now)
 	a.secrets = secrets.New(a.barrier, a.now)
+	a.keys = keys.New(a.barrier, a.now)
 	a.identity = identity.New(a.barrier, a.now, tokenLifetime)
 	a.policy = newPolicyStore(a.barrier)
 	a.sched = scheduler.New(time.Minute, a.now, a.log,
@@ -66,6 +69,20 @@ func (a *App) services(tokenLifetime time.Duration) {
 			n, err := a.secrets.PurgeDue(ctx, now)
 			if n > 0 {
 				a.log.Info("purged soft-deleted secrets past retention", "count", n)
+			}
+			return err
+		}},
+		scheduler.Job{Name: "purge-deleted-keys", Run: func(ctx context.Context, now time.Time) error {
+			n, err := a.keys.PurgeDue(ctx, now)
+			if n > 0 {
+				a.log.Info("purged soft-deleted keys past retention", "count", n)
+			}
+			return err
+		}},
+		scheduler.Job{Name: "rotate-keys", Run: func(ctx context.Context, now time.Time) error {
+			n, err := a.keys.RotateDue(ctx, now, a.vaults.List())
+			if n > 0 {
+				a.log.Info("rotated keys by their rotation policies", "count", n)
 			}
 			return err
 		}})
@@ -113,7 +130,7 @@ func (a *App) bootstrapAdmin(ctx context.Context, name string, lifetime time.Dur
 
 // handler returns the HTTP API.
 func (a *App) handler() http.Handler {
-	return httpapi.New(httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Identity: a.identity, Authz: a.policy,
+	return httpapi.New(httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Keys: a.keys, Identity: a.identity, Authz: a.policy,
 		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log})
 }
 

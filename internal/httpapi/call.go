@@ -133,6 +133,9 @@ func (c *call) decode(dst any) error {
 		return kverr.BadParameterf("Invalid request body: the field '%s' must be of type %s.", te.Field, jsonType(te.Type.Kind().String()))
 	}
 	var fe *fieldError
+	if errors.As(err, &fe) && fe.field == "" {
+		return kverr.BadParameterf("Invalid request body: %s.", fe.msg)
+	}
 	if errors.As(err, &fe) {
 		return kverr.BadParameterf("Invalid request body: the field '%s' %s.", fe.field, fe.msg)
 	}

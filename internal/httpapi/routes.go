@@ -2,5 +2,5 @@ package httpapi
 
 // dataRoutes is the data-plane route table: every route of every vault.
 func dataRoutes() []route {
-	return secretRoutes()
+	return append(secretRoutes(), keyRoutes()...)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/authz"
 	"github.com/keyhaven/keyhaven/internal/identity"
+	"github.com/keyhaven/keyhaven/internal/keys"
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/secrets"
 	"github.com/keyhaven/keyhaven/internal/vaults"
@@ -43,6 +44,7 @@ type PolicySource interface {
 type Deps struct {
 	Vaults    *vaults.Service
 	Secrets   *secrets.Service
+	Keys      *keys.Service
 	Identity  *identity.Service
 	Authz     PolicySource
 	Seal      Sealer

@@ -43,7 +43,7 @@ func (b base64URL) MarshalJSON() ([]byte, error) {
 func (b *base64URL) UnmarshalJSON(data []byte) error {
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
-		return &fieldError{field: "value", msg: "must be a base64url string"}
+		return errNotBase64URL
 	}
 	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.StdEncoding, base64.RawStdEncoding} {
 		if d, err := enc.DecodeString(s); err == nil {
@@ -51,7 +51,7 @@ func (b *base64URL) UnmarshalJSON(data []byte) error {
 			return nil
 		}
 	}
-	return &fieldError{field: "value", msg: "must be a base64url string"}
+	return errNotBase64URL
 }
 
 // listResult is Azure's page shape.
@@ -59,3 +59,5 @@ type listResult[T any] struct {
 	Value    []T     `json:"value"`
 	NextLink *string `json:"nextLink"`
 }
+
+var errNotBase64URL = &fieldError{msg: "a binary field (value, iv, tag, aad, digest) is not a base64url string"}

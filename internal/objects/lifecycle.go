@@ -278,3 +278,6 @@ func (s *Store[R]) purgeEntry(ctx context.Context, d duePurge) (purged bool, err
 func isNotFound(err error) bool {
 	return errors.Is(err, storage.ErrNotFound)
 }
+
+// GetDeletedIn reads a soft-deleted object inside a transaction.
+func (s *Store[R]) GetDeletedIn(t *Tx[R], name string) (*Item[R], error) { return t.getDeleted(name) }

@@ -285,3 +285,7 @@ func errOr(err, alt error) error {
 	}
 	return alt
 }
+
+// Barrier returns the underlying barrier transaction, for records the
+// domain keeps beside its objects (indexes, events) in the same commit.
+func (t *Tx[R]) Barrier() *barrier.Tx { return t.tx }

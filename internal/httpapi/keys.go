@@ -1,0 +1,381 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/keyhaven/keyhaven/internal/kcrypto"
+	"github.com/keyhaven/keyhaven/internal/keys"
+	"github.com/keyhaven/keyhaven/internal/kverr"
+)
+
+const kv = "Microsoft.KeyVault/vaults/keys/"
+
+// Body limits: a JWK of an RSA-4096 key with every CRT part is about 4 KiB;
+// crypto operations carry at most a few KiB (an RSA block, a wrapped key,
+// an AES payload), bounded generously.
+const (
+	keyBody    = 64 << 10
+	cryptoBody = 256 << 10
+)
+
+func keyRoutes() []route {
+	rs := []route{
+		{method: "POST", pattern: "/keys/{name}/create", op: "CreateKey", action: kv + "create/action", scope: scopeObject, body: keyBody, handle: (*Server).createKey},
+		{method: "PUT", pattern: "/keys/{name}", op: "ImportKey", action: kv + "import/action", scope: scopeObject, body: keyBody, handle: (*Server).importKey},
+		{method: "GET", pattern: "/keys/{name}", op: "GetKey", action: kv + "read", scope: scopeObject, handle: (*Server).getKey},
+		{method: "GET", pattern: "/keys/{name}/{version}", op: "GetKey", action: kv + "read", scope: scopeObject, handle: (*Server).getKey},
+		{method: "PATCH", pattern: "/keys/{name}", op: "UpdateKey", action: kv + "update/action", scope: scopeObject, body: keyBody, handle: (*Server).updateKey},
+		{method: "PATCH", pattern: "/keys/{name}/{version}", op: "UpdateKey", action: kv + "update/action", scope: scopeObject, body: keyBody, handle: (*Server).updateKey},
+		{method: "DELETE", pattern: "/keys/{name}", op: "DeleteKey", action: kv + "delete", scope: scopeObject, handle: (*Server).deleteKey},
+		{method: "GET", pattern: "/keys", op: "GetKeys", action: kv + "read", scope: scopeVault, handle: (*Server).listKeys},
+		{method: "GET", pattern: "/keys/{name}/versions", op: "GetKeyVersions", action: kv + "read", scope: scopeObject, handle: (*Server).listKeyVersions},
+		{method: "POST", pattern: "/keys/{name}/backup", op: "BackupKey", action: kv + "backup/action", scope: scopeObject, handle: (*Server).backupKey},
+		{method: "POST", pattern: "/keys/restore", op: "RestoreKey", action: kv + "restore/action", scope: scopeVault, body: restoreBody, handle: (*Server).restoreKey},
+		{method: "POST", pattern: "/keys/{name}/rotate", op: "RotateKey", action: kv + "rotate/action", scope: scopeObject, handle: (*Server).rotateKey},
+		{method: "GET", pattern: "/keys/{name}/rotationpolicy", op: "GetKeyRotationPolicy", action: "Microsoft.KeyVault/vaults/keyrotationpolicies/read", scope: scopeObject, handle: (*Server).getRotationPolicy},
+		{method: "PUT", pattern: "/keys/{name}/rotationpolicy", op: "UpdateKeyRotationPolicy", action: "Microsoft.KeyVault/vaults/keyrotationpolicies/write", scope: scopeObject, body: keyBody, handle: (*Server).updateRotationPolicy},
+		{method: "GET", pattern: "/deletedkeys", op: "GetDeletedKeys", action: kv + "read", scope: scopeVault, handle: (*Server).listDeletedKeys},
+		{method: "GET", pattern: "/deletedkeys/{name}", op: "GetDeletedKey", action: kv + "read", scope: scopeObject, handle: (*Server).getDeletedKey},
+		{method: "DELETE", pattern: "/deletedkeys/{name}", op: "PurgeDeletedKey", action: kv + "purge/action", scope: scopeObject, handle: (*Server).purgeDeletedKey},
+		{method: "POST", pattern: "/deletedkeys/{name}/recover", op: "RecoverDeletedKey", action: kv + "recover/action", scope: scopeObject, handle: (*Server).recoverDeletedKey},
+		// Azure serves /rng on Managed HSM only; keyhaven serves it on vaults
+		// under a keys action, so Crypto Officer and Administrator have it.
+		{method: "POST", pattern: "/rng", op: "GetRandomBytes", action: kv + "rng/action", scope: scopeVault, body: 1 << 10, handle: (*Server).randomBytes},
+	}
+	for _, op := range []struct{ path, name, op, action string }{
+		{"encrypt", "encrypt", kcrypto.OpEncrypt, "encrypt/action"},
+		{"decrypt", "decrypt", kcrypto.OpDecrypt, "decrypt/action"},
+		{"sign", "sign", kcrypto.OpSign, "sign/action"},
+		{"verify", "verify", kcrypto.OpVerify, "verify/action"},
+		{"wrapkey", "wrapKey", kcrypto.OpWrapKey, "wrap/action"},
+		{"unwrapkey", "unwrapKey", kcrypto.OpUnwrapKey, "unwrap/action"},
+	} {
+		h := cryptoHandler(op.op)
+		rs = append(rs,
+			route{method: "POST", pattern: "/keys/{name}/" + op.path, op: op.name, action: kv + op.action, scope: scopeObject, body: cryptoBody, handle: h},
+			route{method: "POST", pattern: "/keys/{name}/{version}/" + op.path, op: op.name, action: kv + op.action, scope: scopeObject, body: cryptoBody, handle: h})
+	}
+	return rs
+}
+
+// Wire shapes of keys.json.
+
+type keyAttributesIn struct {
+	secretAttributesIn
+	Exportable *bool `json:"exportable"`
+}
+
+type keyCreateRequest struct {
+	Kty            string            `json:"kty"`
+	KeySize        *int              `json:"key_size"`
+	PublicExponent *int              `json:"public_exponent"`
+	KeyOps         []string          `json:"key_ops"`
+	Attributes     *keyAttributesIn  `json:"attributes"`
+	Tags           map[string]string `json:"tags"`
+	Crv            string            `json:"crv"`
+	ReleasePolicy  json.RawMessage   `json:"release_policy"`
+}
+
+type keyImportRequest struct {
+	Key           json.RawMessage   `json:"key"`
+	HSM           *bool             `json:"Hsm"`
+	Attributes    *keyAttributesIn  `json:"attributes"`
+	Tags          map[string]string `json:"tags"`
+	ReleasePolicy json.RawMessage   `json:"release_policy"`
+}
+
+type keyUpdateRequest struct {
+	KeyOps     []string          `json:"key_ops"`
+	Attributes *keyAttributesIn  `json:"attributes"`
+	Tags       map[string]string `json:"tags"`
+}
+
+func (a *keyAttributesIn) update() keys.AttributesUpdate {
+	if a == nil {
+		return keys.AttributesUpdate{}
+	}
+	return a.secretAttributesIn.update()
+}
+
+type keyAttributesOut struct {
+	Enabled         bool   `json:"enabled"`
+	NotBefore       *int64 `json:"nbf,omitempty"`
+	Expires         *int64 `json:"exp,omitempty"`
+	Created         int64  `json:"created"`
+	Updated         int64  `json:"updated"`
+	RecoverableDays int    `json:"recoverableDays"`
+	RecoveryLevel   string `json:"recoveryLevel"`
+	Exportable      bool   `json:"exportable"`
+}
+
+type keyBundle struct {
+	Key        *kcrypto.JWK      `json:"key,omitempty"`
+	Kid        string            `json:"kid,omitempty"` // list items
+	Attributes keyAttributesOut  `json:"attributes"`
+	Tags       map[string]string `json:"tags,omitempty"`
+	Managed    bool              `json:"managed,omitempty"`
+	// Deleted keys only.
+	RecoveryID         string `json:"recoveryId,omitempty"`
+	DeletedDate        int64  `json:"deletedDate,omitempty"`
+	ScheduledPurgeDate int64  `json:"scheduledPurgeDate,omitempty"`
+}
+
+// keyJSON encodes a key: a bundle with the public JWK, or a list item with
+// only its kid (versioned or not).
+func (c *call) keyJSON(k *keys.Key, item, withVersion bool) keyBundle {
+	kid := c.base() + "/keys/" + k.Name
+	if withVersion {
+		kid += "/" + k.Version
+	}
+	a := k.Attributes
+	b := keyBundle{Tags: k.Tags, Managed: k.Managed, Attributes: keyAttributesOut{Enabled: a.Enabled, NotBefore: a.NotBefore,
+		Expires: a.Expires, Created: a.Created, Updated: a.Updated, Exportable: a.Exportable,
+		RecoverableDays: c.vault.SoftDeleteRetentionDays, RecoveryLevel: c.vault.RecoveryLevel()}}
+	if item {
+		b.Kid = kid
+		return b
+	}
+	j := k.JWK
+	j.Kid = kid
+	b.Key = &j
+	return b
+}
+
+func (c *call) deletedKeyJSON(d *keys.DeletedKey, item bool) keyBundle {
+	b := c.keyJSON(&d.Key, item, !item)
+	b.RecoveryID = c.base() + "/deletedkeys/" + d.Name
+	b.DeletedDate, b.ScheduledPurgeDate = d.DeletedDate, d.ScheduledPurgeDate
+	return b
+}
+
+// Handlers.
+
+func (s *Server) createKey(c *call) error {
+	var req keyCreateRequest
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	if len(req.ReleasePolicy) > 0 && string(req.ReleasePolicy) != "null" {
+		return kverr.BadParameterf("Secure key release (release_policy) is not supported by this server.")
+	}
+	p := keys.CreateParams{Kty: req.Kty, KeySize: req.KeySize, PublicExponent: req.PublicExponent, Curve: req.Crv,
+		KeyOps: req.KeyOps, Tags: req.Tags, Attributes: req.Attributes.update()}
+	if req.Attributes != nil {
+		p.Exportable = req.Attributes.Exportable
+	}
+	k, err := s.Keys.Create(c.r.Context(), c.vault, c.param(0), p)
+	return c.keyReply(k, err)
+}
+
+func (s *Server) importKey(c *call) error {
+	var req keyImportRequest
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	if len(req.ReleasePolicy) > 0 && string(req.ReleasePolicy) != "null" {
+		return kverr.BadParameterf("Secure key release (release_policy) is not supported by this server.")
+	}
+	k, err := s.Keys.Import(c.r.Context(), c.vault, c.param(0), keys.ImportParams{JWK: req.Key, HSM: req.HSM,
+		Tags: req.Tags, Attributes: req.Attributes.update()})
+	return c.keyReply(k, err)
+}
+
+func (s *Server) getKey(c *call) error {
+	k, err := s.Keys.Get(c.r.Context(), c.vault, c.param(0), c.param(1))
+	return c.keyReply(k, err)
+}
+
+func (s *Server) updateKey(c *call) error {
+	var req keyUpdateRequest
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	k, err := s.Keys.Update(c.r.Context(), c.vault, c.param(0), c.param(1), keys.UpdateParams{KeyOps: req.KeyOps,
+		Tags: req.Tags, Attributes: req.Attributes.update()})
+	return c.keyReply(k, err)
+}
+
+func (s *Server) rotateKey(c *call) error {
+	k, err := s.Keys.Rotate(c.r.Context(), c.vault, c.param(0))
+	return c.keyReply(k, err)
+}
+
+func (s *Server) recoverDeletedKey(c *call) error {
+	k, err := s.Keys.Recover(c.r.Context(), c.vault, c.param(0))
+	return c.keyReply(k, err)
+}
+
+func (s *Server) restoreKey(c *call) error {
+	var req struct {
+		Value *base64URL `json:"value"`
+	}
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	if req.Value == nil {
+		return kverr.BadParameterf("The parameter 'value' is required.")
+	}
+	k, err := s.Keys.Restore(c.r.Context(), c.vault, *req.Value)
+	return c.keyReply(k, err)
+}
+
+func (c *call) keyReply(k *keys.Key, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, c.keyJSON(k, false, true))
+}
+
+func (s *Server) deleteKey(c *call) error {
+	d, err := s.Keys.Delete(c.r.Context(), c.vault, c.param(0))
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, c.deletedKeyJSON(d, false))
+}
+
+func (s *Server) getDeletedKey(c *call) error {
+	d, err := s.Keys.GetDeleted(c.r.Context(), c.vault, c.param(0))
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, c.deletedKeyJSON(d, false))
+}
+
+func (s *Server) purgeDeletedKey(c *call) error {
+	if err := s.Keys.Purge(c.r.Context(), c.vault, c.param(0)); err != nil {
+		return err
+	}
+	return c.noContent()
+}
+
+func (s *Server) backupKey(c *call) error {
+	blob, err := s.Keys.Backup(c.r.Context(), c.vault, c.param(0))
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, backupResult{Value: blob})
+}
+
+func (s *Server) listKeys(c *call) error {
+	cursor, max, err := c.paging()
+	if err != nil {
+		return err
+	}
+	page, err := s.Keys.List(c.r.Context(), c.vault, cursor, max)
+	if err != nil {
+		return err
+	}
+	return replyPage(c, page.Items, page.Next, func(k *keys.Key) keyBundle { return c.keyJSON(k, true, false) })
+}
+
+func (s *Server) listKeyVersions(c *call) error {
+	cursor, max, err := c.paging()
+	if err != nil {
+		return err
+	}
+	page, err := s.Keys.ListVersions(c.r.Context(), c.vault, c.param(0), cursor, max)
+	if err != nil {
+		return err
+	}
+	return replyPage(c, page.Items, page.Next, func(k *keys.Key) keyBundle { return c.keyJSON(k, true, true) })
+}
+
+func (s *Server) listDeletedKeys(c *call) error {
+	cursor, max, err := c.paging()
+	if err != nil {
+		return err
+	}
+	page, err := s.Keys.ListDeleted(c.r.Context(), c.vault, cursor, max)
+	if err != nil {
+		return err
+	}
+	return replyPage(c, page.Items, page.Next, func(d *keys.DeletedKey) keyBundle { return c.deletedKeyJSON(d, true) })
+}
+
+type rotationPolicyJSON struct {
+	ID string `json:"id"`
+	keys.Policy
+}
+
+func (s *Server) getRotationPolicy(c *call) error {
+	p, err := s.Keys.GetRotationPolicy(c.r.Context(), c.vault, c.param(0))
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, rotationPolicyJSON{ID: c.base() + "/keys/" + c.param(0) + "/rotationpolicy", Policy: *p})
+}
+
+func (s *Server) updateRotationPolicy(c *call) error {
+	var req keys.Policy
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	p, err := s.Keys.UpdateRotationPolicy(c.r.Context(), c.vault, c.param(0), req)
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, rotationPolicyJSON{ID: c.base() + "/keys/" + c.param(0) + "/rotationpolicy", Policy: *p})
+}
+
+// keyOperationRequest is KeyOperationsParameters, KeySignParameters and
+// KeyVerifyParameters in one shape.
+type keyOperationRequest struct {
+	Alg    string     `json:"alg"`
+	Value  *base64URL `json:"value"`
+	IV     base64URL  `json:"iv"`
+	AAD    base64URL  `json:"aad"`
+	Tag    base64URL  `json:"tag"`
+	Digest base64URL  `json:"digest"`
+}
+
+type keyOperationResult struct {
+	Kid   string    `json:"kid"`
+	Value base64URL `json:"value"`
+	IV    base64URL `json:"iv,omitempty"`
+	Tag   base64URL `json:"tag,omitempty"`
+	AAD   base64URL `json:"aad,omitempty"`
+}
+
+func cryptoHandler(op string) func(*Server, *call) error {
+	return func(s *Server, c *call) error {
+		var req keyOperationRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		if req.Value == nil {
+			return kverr.BadParameterf("The parameter 'value' is required.")
+		}
+		if op == kcrypto.OpVerify && req.Digest == nil {
+			return kverr.BadParameterf("The parameter 'digest' is required.")
+		}
+		res, err := s.Keys.Do(c.r.Context(), c.vault, c.param(0), c.param(1), op, keys.OpParams{Alg: req.Alg,
+			Value: *req.Value, IV: req.IV, AAD: req.AAD, Tag: req.Tag, Digest: req.Digest})
+		if err != nil {
+			return err
+		}
+		if op == kcrypto.OpVerify {
+			return c.reply(http.StatusOK, map[string]bool{"value": res.Valid})
+		}
+		kid := c.base() + "/keys/" + c.param(0) + "/" + res.Version
+		return c.reply(http.StatusOK, keyOperationResult{Kid: kid, Value: res.Value, IV: res.IV, Tag: res.Tag, AAD: res.AAD})
+	}
+}
+
+func (s *Server) randomBytes(c *call) error {
+	var req struct {
+		Count *int `json:"count"`
+	}
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	if req.Count == nil {
+		return kverr.BadParameterf("The parameter 'count' is required.")
+	}
+	b, err := s.Keys.Random(*req.Count)
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, map[string]base64URL{"value": b})
+}

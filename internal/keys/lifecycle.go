@@ -1,0 +1,112 @@
+package keys
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/objects"
+	"github.com/keyhaven/keyhaven/internal/vaults"
+)
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// List returns a page of the vault's active keys.
+func (s *Service) List(ctx context.Context, v *vaults.Vault, cursor string, max int) (Page[Key], error) {
+	p, err := s.store.List(ctx, v, cursor, max)
+	return mapPage(p, err, keyItem)
+}
+
+// ListVersions returns a page of an active key's versions.
+func (s *Service) ListVersions(ctx context.Context, v *vaults.Vault, name, cursor string, max int) (Page[Key], error) {
+	p, err := s.store.ListVersions(ctx, v, name, cursor, max)
+	return mapPage(p, err, keyItem)
+}
+
+// ListDeleted returns a page of the vault's soft-deleted keys.
+func (s *Service) ListDeleted(ctx context.Context, v *vaults.Vault, cursor string, max int) (Page[DeletedKey], error) {
+	p, err := s.store.ListDeleted(ctx, v, cursor, max)
+	return mapPage(p, err, deletedOf)
+}
+
+// Delete soft-deletes every version of the key.
+func (s *Service) Delete(ctx context.Context, v *vaults.Vault, name string) (*DeletedKey, error) {
+	it, err := s.store.Delete(ctx, v, name)
+	return deletedOrErr(it, err)
+}
+
+// GetDeleted returns a soft-deleted key (public parts).
+func (s *Service) GetDeleted(ctx context.Context, v *vaults.Vault, name string) (*DeletedKey, error) {
+	it, err := s.store.GetDeleted(ctx, v, name)
+	return deletedOrErr(it, err)
+}
+
+// Recover makes a soft-deleted key active again with all its versions.
+func (s *Service) Recover(ctx context.Context, v *vaults.Vault, name string) (*Key, error) {
+	it, err := s.store.Recover(ctx, v, name)
+	if err != nil {
+		return nil, err
+	}
+	return keyOf(it)
+}
+
+// Purge permanently removes a soft-deleted key.
+func (s *Service) Purge(ctx context.Context, v *vaults.Vault, name string) error {
+	return s.store.Purge(ctx, v, name)
+}
+
+// PurgeDue purges soft-deleted keys whose retention has ended.
+func (s *Service) PurgeDue(ctx context.Context, now time.Time) (int, error) {
+	return s.store.PurgeDue(ctx, now)
+}
+
+// Backup returns an opaque blob with every version (private material
+// included, sealed) and the rotation policy of an active key.
+func (s *Service) Backup(ctx context.Context, v *vaults.Vault, name string) ([]byte, error) {
+	return s.store.Backup(ctx, v, name)
+}
+
+// Restore recreates a backed-up key with its version ids.
+func (s *Service) Restore(ctx context.Context, v *vaults.Vault, blob []byte) (*Key, error) {
+	it, err := s.store.Restore(ctx, v, blob)
+	if err != nil {
+		return nil, err
+	}
+	return keyOf(it)
+}
+
+func keyItem(it *item) (Key, error) {
+	k, err := keyOf(it)
+	if err != nil {
+		return Key{}, err
+	}
+	return *k, nil
+}
+
+func deletedOf(it *item) (DeletedKey, error) {
+	k, err := keyItem(it)
+	return DeletedKey{Key: k, DeletedDate: it.Head.DeletedDate, ScheduledPurgeDate: it.Head.ScheduledPurgeDate}, err
+}
+
+func deletedOrErr(it *item, err error) (*DeletedKey, error) {
+	if err != nil {
+		return nil, err
+	}
+	d, err := deletedOf(it)
+	return &d, err
+}
+
+func mapPage[T any](p objects.Page[item], err error, f func(*item) (T, error)) (Page[T], error) {
+	out := Page[T]{Next: p.Next}
+	if err != nil {
+		return out, err
+	}
+	for i := range p.Items {
+		x, err := f(&p.Items[i])
+		if err != nil {
+			return out, err
+		}
+		out.Items = append(out.Items, x)
+	}
+	return out, nil
+}

@@ -224,3 +224,7 @@ func (a *App) CreateApp(ctx context.Context, name string) (clientID, secret stri
 	}
 	return app.ClientID, secret, nil
 }
+
+// RunScheduledJobs runs every background job once now (tests move the
+// clock and call it instead of waiting for the scheduler's tick).
+func (a *App) RunScheduledJobs(ctx context.Context) error { return a.sched.RunOnce(ctx) }

@@ -189,7 +189,8 @@ func (k *Key) fits(a alg) bool {
 // constants) with this key. It returns nil, an error wrapping
 // ErrUnsupportedAlgorithm (alg unknown, or not defined for op), or one
 // wrapping ErrAlgorithmKeyMismatch (alg is for another key type, curve or
-// size). It does not look at key_ops, which belong to the caller.
+// size). It does not look at key_ops, which belong to the caller, nor at
+// whether the key holds private material (see HasPrivate).
 func (k *Key) CheckAlgorithm(op, alg string) error {
 	_, err := k.lookup(op, alg)
 	return err

@@ -51,6 +51,6 @@
 //   - PublicJWK never contains private parts, and for oct keys no material.
 //   - A *Key is immutable and safe for concurrent use. Randomness comes
 //     only from crypto/rand.
-//   - MarshalPrivate output is a versioned plaintext encoding (see
-//     storage.go); callers must encrypt it before it reaches storage.
+//   - MarshalPrivate output is a versioned plaintext encoding (documented
+//     on the method); callers must encrypt it before it reaches storage.
 package kcrypto

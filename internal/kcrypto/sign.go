@@ -105,7 +105,7 @@ func (k *Key) signRSA(a alg, digest []byte) ([]byte, error) {
 	default:
 		sig, err = rsa.SignPKCS1v15(nil, k.rsaPriv, a.hash, digest)
 	}
-	if err != nil { // inputs are checked, so this is an internal failure
+	if err != nil { // unreachable: key size and input length are checked
 		return nil, errorf(ErrInvalidInput, "RSA signing failed")
 	}
 	return sig, nil

@@ -7,18 +7,6 @@ import (
 	"slices"
 )
 
-// Private key storage format, version 1:
-//
-//	offset  size  field
-//	0       1     format version (1)
-//	1       1     key kind (see kind* below)
-//	2       n     material:
-//	                RSA:    PKCS#1 RSAPrivateKey DER (n, e, d, p, q, dp, dq, qi)
-//	                EC:     the private scalar d, curve length (32, 48, 66)
-//	                oct:    the AES/HMAC key (16, 24, 32 bytes)
-//
-// The public key is recomputed on load. The format is not encrypted: the
-// caller stores it only through the barrier.
 const storageVersion = 1
 
 const (
@@ -34,8 +22,19 @@ var curveKinds = map[string]byte{
 	CurveP256: kindP256, CurveP384: kindP384, CurveP521: kindP521, CurveP256K: kindP256K,
 }
 
-// MarshalPrivate encodes the key with its private material for storage.
-// Public-only keys return an error wrapping ErrInvalidKey.
+// MarshalPrivate encodes the key with its private material for storage,
+// in this format (version 1):
+//
+//	offset  size  field
+//	0       1     format version (1)
+//	1       1     kind: 1 RSA, 2 P-256, 3 P-384, 4 P-521, 5 P-256K, 6 oct
+//	2       n     RSA:  PKCS#1 RSAPrivateKey DER (n, e, d, p, q, dp, dq, qi)
+//	              EC:   the private scalar d at the curve length (32, 48, 66)
+//	              oct:  the AES/HMAC key (16, 24 or 32 bytes)
+//
+// The public key is recomputed on load. The output is plaintext key
+// material: the caller must store it only through the barrier. Public-only
+// keys return an error wrapping ErrInvalidKey.
 func (k *Key) MarshalPrivate() ([]byte, error) {
 	if !k.HasPrivate() {
 		return nil, errNoPrivate("storage")

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,14 +29,48 @@ type Server struct {
 	Client *http.Client
 }
 
+// Clock is a settable clock for servers under test.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// StartDevWithClock starts a dev-mode server whose clock the test moves
+// (token lifetimes, soft-delete retention, rotation policies all follow it);
+// run background work with srv.App.RunScheduledJobs.
+func StartDevWithClock(t testing.TB) (*Server, *Clock) {
+	t.Helper()
+	c := &Clock{now: time.Now()}
+	return startDev(t, c.Now), c
+}
+
 // StartDev starts a dev-mode server that stops when the test ends.
 func StartDev(t testing.TB) *Server {
+	t.Helper()
+	return startDev(t, nil)
+}
+
+func startDev(t testing.TB, now func() time.Time) *Server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("KEYHAVEN_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	a, info, err := app.NewDev(context.Background(), app.DevOptions{Listen: "127.0.0.1:0", Dir: t.TempDir(), Logger: log})
+	a, info, err := app.NewDev(context.Background(), app.DevOptions{Listen: "127.0.0.1:0", Dir: t.TempDir(), Logger: log, Now: now})
 	if err != nil {
 		t.Fatalf("start dev server: %v", err)
 	}

@@ -50,7 +50,10 @@ type Report struct {
 	Connections int      `json:"connections"`
 	DurationS   float64  `json:"duration_s"`
 	ServerRSSMB float64  `json:"server_rss_mb,omitempty"`
-	BodyBytes   int      `json:"body_bytes"`
+	// LocalRSASignPerSec is crypto/rsa RS256 (2048) signing in-process on
+	// every core: the ceiling for SignRS256 through the API.
+	LocalRSASignPerSec float64 `json:"local_rsa_sign_per_s,omitempty"`
+	BodyBytes          int     `json:"body_bytes"`
 }
 
 // env is what the operations need to talk to the server under test.
@@ -61,7 +64,8 @@ type env struct {
 	token    string
 	names    []string
 	versions []string
-	body     []byte // a SetSecret body
+	body     []byte       // a SetSecret body
+	keys     *keyFixtures // seeded keys, when key operations run
 }
 
 // Run executes a benchmark and returns its report.
@@ -90,7 +94,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep.Baseline.RPS, rep.Baseline.CPUusPerOp, rep.Baseline.P99ms = base.RPS, base.CPUusPerOp, base.P99ms
-	for _, op := range selected(cfg.Operations) {
+	ops := selected(cfg.Operations)
+	if needsKeys(ops) {
+		if err := e.seedKeys(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for _, op := range ops {
 		fmt.Fprintf(cfg.Out, "running %s for %s...\n", op.name, cfg.Duration)
 		r := drive(ctx, e.client, cfg.Connections, cfg.Warmup, cfg.Duration, op.build(e), func() time.Duration { return procCPU(pid) })
 		r.Operation = op.name
@@ -100,7 +110,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Results = append(rep.Results, r)
 	}
 	rep.ServerRSSMB = float64(procRSS(pid)) / (1 << 20)
+	if needsKeys(ops) {
+		fmt.Fprintf(cfg.Out, "running crypto/rsa RS256 in-process for %s...\n", cfg.Duration)
+		if rep.LocalRSASignPerSec, err = localRSASign(cfg.Duration); err != nil {
+			return nil, err
+		}
+	}
 	return rep, nil
+}
+
+func needsKeys(ops []operation) bool {
+	for _, op := range ops {
+		if op.keys {
+			return true
+		}
+	}
+	return false
 }
 
 // target starts a server, or connects to cfg.Target. pid is the server's

@@ -180,6 +180,7 @@ func (e *env) pick(worker, seq int) int {
 // operation is one measured API call.
 type operation struct {
 	name  string
+	keys  bool // needs the seeded keys
 	build func(e *env) request
 }
 
@@ -209,19 +210,23 @@ var operations = []operation{
 
 // OperationNames lists the operations in the order they run.
 func OperationNames() []string {
-	out := make([]string, len(operations))
-	for i, op := range operations {
-		out[i] = op.name
+	var out []string
+	for _, op := range allOperations() {
+		out = append(out, op.name)
 	}
 	return out
 }
 
+func allOperations() []operation {
+	return append(append([]operation(nil), operations...), keyOperations...)
+}
+
 func selected(names []string) []operation {
 	if len(names) == 0 {
-		return operations
+		return allOperations()
 	}
 	var out []operation
-	for _, op := range operations {
+	for _, op := range allOperations() {
 		for _, n := range names {
 			if strings.EqualFold(n, op.name) {
 				out = append(out, op)

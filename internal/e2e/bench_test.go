@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/keyhaven/keyhaven/internal/bench"
 )
 
 // keyhaven bench runs end to end: it starts its own server and baseline,
@@ -37,6 +39,7 @@ func TestBenchTool(t *testing.T) {
 			Errors     *int    `json:"errors"`
 			CPUusPerOp float64 `json:"cpu_us_per_op"`
 		} `json:"results"`
+		LocalRSASign float64 `json:"local_rsa_sign_per_s"`
 	}
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatal(err)
@@ -44,7 +47,13 @@ func TestBenchTool(t *testing.T) {
 	if rep.Baseline.RPS <= 0 {
 		t.Fatalf("baseline: %s", raw)
 	}
-	want := map[string]bool{"GetSecret": true, "GetSecretVersion": true, "SetSecret": true, "ListSecrets": true}
+	want := map[string]bool{}
+	for _, op := range bench.OperationNames() {
+		want[op] = true
+	}
+	if len(want) < 10 || rep.LocalRSASign <= 0 {
+		t.Fatalf("operations %v, local RSA %v", want, rep.LocalRSASign)
+	}
 	for _, r := range rep.Results {
 		if !want[r.Operation] || r.RPS <= 0 || r.Errors == nil || *r.Errors != 0 || r.P99 < r.P50 || r.CPUusPerOp <= 0 {
 			t.Errorf("result %+v", r)

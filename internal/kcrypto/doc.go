@@ -38,9 +38,10 @@
 //
 // # Guarantees
 //
-//   - Every error is, or wraps, one of ErrUnsupportedAlgorithm,
-//     ErrAlgorithmKeyMismatch, ErrInvalidDigest, ErrInvalidInput,
-//     ErrDecryption or ErrInvalidKey. Error text names algorithms, fields
+//   - Every error caused by the request or the key is, or wraps, one of
+//     ErrUnsupportedAlgorithm, ErrAlgorithmKeyMismatch, ErrInvalidDigest,
+//     ErrInvalidInput, ErrDecryption or ErrInvalidKey (only an internal
+//     key-generation failure is not). Error text names algorithms, fields
 //     and lengths and never includes key material, plaintext or other
 //     request bytes.
 //   - Decrypt and UnwrapKey failures that depend on secret data (tag, MAC,

@@ -144,8 +144,8 @@ func oaepHash(a alg) hash.Hash {
 }
 
 func (k *Key) rsaEncrypt(name string, a alg, pt []byte) ([]byte, error) {
-	if max := k.rsaPub.Size() - rsaOverhead(a); len(pt) > max {
-		return nil, errorf(ErrInvalidInput, "%s plaintext is %d bytes; at most %d fit this %d-bit key", name, len(pt), max, k.Size())
+	if limit := k.rsaPub.Size() - rsaOverhead(a); len(pt) > limit {
+		return nil, errorf(ErrInvalidInput, "%s plaintext is %d bytes; at most %d fit this %d-bit key", name, len(pt), limit, k.Size())
 	}
 	var ct []byte
 	var err error

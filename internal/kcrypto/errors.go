@@ -5,8 +5,10 @@ import (
 	"fmt"
 )
 
-// Sentinel errors. Every error returned by this package is one of these or
-// wraps exactly one of them (see [Error]), so callers map them with errors.Is.
+// Sentinel errors. Every error caused by the request or the key is one of
+// these or wraps exactly one of them (see [Error]), so callers map them with
+// errors.Is. The only other errors are internal failures of key generation,
+// which wrap the standard library's error and deserve a 500.
 var (
 	// ErrUnsupportedAlgorithm: the algorithm name is unknown, or not
 	// defined for the requested operation (e.g. "A256KW" passed to Sign).

@@ -74,8 +74,8 @@ func (k *Key) checkSignInput(name string, a alg, digest []byte) error {
 	case schemeHMAC:
 		return nil
 	case schemeRSNULL:
-		if max := k.rsaPub.Size() - 11; len(digest) == 0 || len(digest) > max {
-			return errorf(ErrInvalidDigest, "RSNULL input is %d bytes; it must be 1 to %d bytes for this key", len(digest), max)
+		if limit := k.rsaPub.Size() - 11; len(digest) == 0 || len(digest) > limit {
+			return errorf(ErrInvalidDigest, "RSNULL input is %d bytes; it must be 1 to %d bytes for this key", len(digest), limit)
 		}
 		return nil
 	}

@@ -393,7 +393,7 @@ func TestHMACSignVerify(t *testing.T) {
 // TestConcurrentUse runs every operation on shared keys from many
 // goroutines; with -race it checks that Key is safe for concurrent use.
 func TestConcurrentUse(t *testing.T) {
-	rk, ek, ok := rsaKey(t), ecKey(t, "P-256K"), octKey(t, 256)
+	rk, ek, hk := rsaKey(t), ecKey(t, "P-256K"), octKey(t, 256)
 	d := digest(crypto.SHA256, testMessage)
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
@@ -403,7 +403,7 @@ func TestConcurrentUse(t *testing.T) {
 			for _, k := range []struct {
 				key *kcrypto.Key
 				alg string
-			}{{rk, "PS256"}, {ek, "ES256K"}, {ok, "HS256"}} {
+			}{{rk, "PS256"}, {ek, "ES256K"}, {hk, "HS256"}} {
 				sig, err := k.key.Sign(k.alg, d)
 				if err != nil {
 					t.Error(err)
@@ -413,9 +413,9 @@ func TestConcurrentUse(t *testing.T) {
 					t.Errorf("%s: %v %v", k.alg, v, err)
 				}
 			}
-			res, err := ok.Encrypt("A256GCM", kcrypto.Params{Value: d})
+			res, err := hk.Encrypt("A256GCM", kcrypto.Params{Value: d})
 			if err == nil {
-				_, err = ok.Decrypt("A256GCM", kcrypto.Params{Value: res.Value, IV: res.IV, Tag: res.Tag})
+				_, err = hk.Decrypt("A256GCM", kcrypto.Params{Value: res.Value, IV: res.IV, Tag: res.Tag})
 			}
 			if err != nil {
 				t.Error(err)
@@ -423,4 +423,26 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestOpenSSLChecksPSSSaltLength shows the openssl PSS options used above
+// really pin the salt length: a valid PSS signature with a 0-byte salt is
+// rejected, one with a 32-byte salt accepted.
+func TestOpenSSLChecksPSSSaltLength(t *testing.T) {
+	priv, key := importedRSA(t)
+	d := digest(crypto.SHA256, testMessage)
+	dir := t.TempDir()
+	writeFile(t, dir, "pub.pem", publicPEM(t, key.PublicJWK()))
+	writeFile(t, dir, "msg.bin", testMessage)
+	args := append([]string{"dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.bin"}, prefixEach("-sigopt", opensslSigOpts("PS256"))...)
+	for salt, want := range map[int]bool{0: false, 32: true} {
+		sig, err := rsa.SignPSS(rand.Reader, priv, crypto.SHA256, d, &rsa.PSSOptions{SaltLength: salt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, "sig.bin", sig)
+		if out, ok := openssl(t, dir, append(args, "msg.bin")...); ok != want {
+			t.Errorf("salt length %d: openssl verified = %v, want %v: %s", salt, ok, want, out)
+		}
+	}
 }

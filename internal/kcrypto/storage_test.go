@@ -3,6 +3,7 @@ package kcrypto_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/keyhaven/keyhaven/internal/kcrypto"
@@ -11,7 +12,7 @@ import (
 func TestMarshalPrivateRoundTrip(t *testing.T) {
 	keys := allKeys(t)
 	for _, bits := range []int{128, 192, 256} {
-		keys["oct"+string(rune('0'+bits/64))] = octKey(t, bits)
+		keys[fmt.Sprintf("oct%d", bits)] = octKey(t, bits)
 	}
 	for name, key := range keys {
 		b, err := key.MarshalPrivate()

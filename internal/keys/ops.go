@@ -1,7 +1,10 @@
 package keys
 
 import (
+	"bytes"
 	"context"
+	"strings"
+	"sync"
 
 	"github.com/keyhaven/keyhaven/internal/kcrypto"
 	"github.com/keyhaven/keyhaven/internal/kverr"
@@ -46,7 +49,7 @@ func (s *Service) Do(ctx context.Context, v *vaults.Vault, name, version, op str
 	if err := s.usable(&it.Rec, op); err != nil {
 		return nil, err
 	}
-	k, err := kcrypto.UnmarshalPrivate(it.Rec.Material)
+	k, err := s.parsed.get(v.ID+"/"+strings.ToLower(it.Head.Name)+"/"+it.Version, it.Rec.Material)
 	if err != nil {
 		return nil, err
 	}
@@ -113,4 +116,40 @@ func (s *Service) Random(count int) ([]byte, error) {
 		return nil, kverr.BadParameterf("The parameter 'count' must be between 1 and 128.")
 	}
 	return kcrypto.RandomBytes(count)
+}
+
+// keyCache keeps parsed private keys (an RSA key's CRT precomputation costs
+// more than a signature). Entries are keyed by vault, name and version and
+// checked against the stored material, so a restored or recreated version
+// never uses a stale key. It is bounded: when full, it starts over.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedKey
+}
+
+type cachedKey struct {
+	material []byte
+	key      *kcrypto.Key
+}
+
+const keyCacheSize = 4096
+
+func (c *keyCache) get(id string, material []byte) (*kcrypto.Key, error) {
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
+	if ok && bytes.Equal(e.material, material) {
+		return e.key, nil
+	}
+	k, err := kcrypto.UnmarshalPrivate(material)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= keyCacheSize {
+		c.m = make(map[string]cachedKey)
+	}
+	c.m[id] = cachedKey{material: material, key: k}
+	c.mu.Unlock()
+	return k, nil
 }

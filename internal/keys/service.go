@@ -55,8 +55,9 @@ type Page[T any] = objects.Page[T]
 
 // Service implements the keys operations of one keyhaven server.
 type Service struct {
-	store *objects.Store[record]
-	now   func() time.Time
+	store  *objects.Store[record]
+	now    func() time.Time
+	parsed keyCache
 }
 
 // New returns the keys service over b; now is the clock.

@@ -19,7 +19,7 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func newService(t *testing.T) (*Service, *clock) {
+func newService(t testing.TB) (*Service, *clock) {
 	t.Helper()
 	ctx := context.Background()
 	b := barrier.New(memory.New())

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -132,12 +133,12 @@ func (s *Service) JWKS() []JWK {
 }
 
 // tokenCache remembers the claims of tokens whose signature verified, until
-// they expire. It is bounded: when full it drops expired entries, and if
+// they expire, keyed by the token's SHA-256 (so it holds no bearer tokens). It is bounded: when full it drops expired entries, and if
 // none expired, everything.
 type tokenCache struct {
 	mu  sync.RWMutex
 	max int
-	m   map[string]cachedClaims
+	m   map[[32]byte]cachedClaims
 }
 
 type cachedClaims struct {
@@ -145,11 +146,12 @@ type cachedClaims struct {
 	until time.Time
 }
 
-func newTokenCache(max int) tokenCache { return tokenCache{max: max, m: map[string]cachedClaims{}} }
+func newTokenCache(max int) tokenCache { return tokenCache{max: max, m: map[[32]byte]cachedClaims{}} }
 
 func (c *tokenCache) get(token string, now time.Time) (*Claims, bool) {
+	h := sha256.Sum256([]byte(token))
 	c.mu.RLock()
-	e, ok := c.m[token]
+	e, ok := c.m[h]
 	c.mu.RUnlock()
 	if !ok || now.After(e.until) {
 		return nil, false
@@ -167,8 +169,8 @@ func (c *tokenCache) put(token string, claims *Claims, until, now time.Time) {
 			}
 		}
 		if len(c.m) >= c.max {
-			c.m = map[string]cachedClaims{}
+			c.m = map[[32]byte]cachedClaims{}
 		}
 	}
-	c.m[token] = cachedClaims{c: claims, until: until}
+	c.m[sha256.Sum256([]byte(token))] = cachedClaims{c: claims, until: until}
 }

@@ -65,27 +65,22 @@ func (a *App) services(tokenLifetime time.Duration) {
 	a.identity = identity.New(a.barrier, a.now, tokenLifetime)
 	a.policy = newPolicyStore(a.barrier)
 	a.sched = scheduler.New(time.Minute, a.now, a.log,
-		scheduler.Job{Name: "purge-deleted-secrets", Run: func(ctx context.Context, now time.Time) error {
-			n, err := a.secrets.PurgeDue(ctx, now)
-			if n > 0 {
-				a.log.Info("purged soft-deleted secrets past retention", "count", n)
-			}
-			return err
-		}},
-		scheduler.Job{Name: "purge-deleted-keys", Run: func(ctx context.Context, now time.Time) error {
-			n, err := a.keys.PurgeDue(ctx, now)
-			if n > 0 {
-				a.log.Info("purged soft-deleted keys past retention", "count", n)
-			}
-			return err
-		}},
-		scheduler.Job{Name: "rotate-keys", Run: func(ctx context.Context, now time.Time) error {
-			n, err := a.keys.RotateDue(ctx, now, a.vaults.List())
-			if n > 0 {
-				a.log.Info("rotated keys by their rotation policies", "count", n)
-			}
-			return err
-		}})
+		a.countingJob("purge-deleted-secrets", "purged soft-deleted secrets past retention", a.secrets.PurgeDue),
+		a.countingJob("purge-deleted-keys", "purged soft-deleted keys past retention", a.keys.PurgeDue),
+		a.countingJob("rotate-keys", "rotated keys by their rotation policies", func(ctx context.Context, now time.Time) (int, error) {
+			return a.keys.RotateDue(ctx, now, a.vaults.List())
+		}))
+}
+
+// countingJob is a scheduler job that logs how many objects it handled.
+func (a *App) countingJob(name, msg string, run func(context.Context, time.Time) (int, error)) scheduler.Job {
+	return scheduler.Job{Name: name, Run: func(ctx context.Context, now time.Time) error {
+		n, err := run(ctx, now)
+		if n > 0 {
+			a.log.Info(msg, "count", n)
+		}
+		return err
+	}}
 }
 
 // open loads the services' state once the barrier is unsealed. If that

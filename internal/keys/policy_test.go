@@ -35,8 +35,12 @@ func TestParseDuration(t *testing.T) {
 }
 
 func TestPolicyNormalize(t *testing.T) {
-	rotate := func(trigger Trigger) LifetimeAction { return LifetimeAction{Trigger: trigger, Action: Action{Type: "rotate"}} }
-	notify := func(trigger Trigger) LifetimeAction { return LifetimeAction{Trigger: trigger, Action: Action{Type: "NOTIFY"}} }
+	rotate := func(trigger Trigger) LifetimeAction {
+		return LifetimeAction{Trigger: trigger, Action: Action{Type: "rotate"}}
+	}
+	notify := func(trigger Trigger) LifetimeAction {
+		return LifetimeAction{Trigger: trigger, Action: Action{Type: "NOTIFY"}}
+	}
 	cases := []struct {
 		name    string
 		p       Policy

@@ -28,14 +28,20 @@ func keyRoutes() []route {
 		{method: "PATCH", pattern: "/keys/{name}", op: "UpdateKey", action: kv + "update/action", scope: scopeObject, body: keyBody, handle: (*Server).updateKey},
 		{method: "PATCH", pattern: "/keys/{name}/{version}", op: "UpdateKey", action: kv + "update/action", scope: scopeObject, body: keyBody, handle: (*Server).updateKey},
 		{method: "DELETE", pattern: "/keys/{name}", op: "DeleteKey", action: kv + "delete", scope: scopeObject, handle: (*Server).deleteKey},
-		{method: "GET", pattern: "/keys", op: "GetKeys", action: kv + "read", scope: scopeVault, handle: (*Server).listKeys},
-		{method: "GET", pattern: "/keys/{name}/versions", op: "GetKeyVersions", action: kv + "read", scope: scopeObject, handle: (*Server).listKeyVersions},
+		{method: "GET", pattern: "/keys", op: "GetKeys", action: kv + "read", scope: scopeVault, handle: listRoute(func(s *Server, c *call, cur string, max int) (keys.Page[keys.Key], error) {
+			return s.Keys.List(c.r.Context(), c.vault, cur, max)
+		}, func(c *call, k *keys.Key) keyBundle { return c.keyJSON(k, true, false) })},
+		{method: "GET", pattern: "/keys/{name}/versions", op: "GetKeyVersions", action: kv + "read", scope: scopeObject, handle: listRoute(func(s *Server, c *call, cur string, max int) (keys.Page[keys.Key], error) {
+			return s.Keys.ListVersions(c.r.Context(), c.vault, c.param(0), cur, max)
+		}, func(c *call, k *keys.Key) keyBundle { return c.keyJSON(k, true, true) })},
 		{method: "POST", pattern: "/keys/{name}/backup", op: "BackupKey", action: kv + "backup/action", scope: scopeObject, handle: (*Server).backupKey},
 		{method: "POST", pattern: "/keys/restore", op: "RestoreKey", action: kv + "restore/action", scope: scopeVault, body: restoreBody, handle: (*Server).restoreKey},
 		{method: "POST", pattern: "/keys/{name}/rotate", op: "RotateKey", action: kv + "rotate/action", scope: scopeObject, handle: (*Server).rotateKey},
 		{method: "GET", pattern: "/keys/{name}/rotationpolicy", op: "GetKeyRotationPolicy", action: "Microsoft.KeyVault/vaults/keyrotationpolicies/read", scope: scopeObject, handle: (*Server).getRotationPolicy},
 		{method: "PUT", pattern: "/keys/{name}/rotationpolicy", op: "UpdateKeyRotationPolicy", action: "Microsoft.KeyVault/vaults/keyrotationpolicies/write", scope: scopeObject, body: keyBody, handle: (*Server).updateRotationPolicy},
-		{method: "GET", pattern: "/deletedkeys", op: "GetDeletedKeys", action: kv + "read", scope: scopeVault, handle: (*Server).listDeletedKeys},
+		{method: "GET", pattern: "/deletedkeys", op: "GetDeletedKeys", action: kv + "read", scope: scopeVault, handle: listRoute(func(s *Server, c *call, cur string, max int) (keys.Page[keys.DeletedKey], error) {
+			return s.Keys.ListDeleted(c.r.Context(), c.vault, cur, max)
+		}, func(c *call, d *keys.DeletedKey) keyBundle { return c.deletedKeyJSON(d, true) })},
 		{method: "GET", pattern: "/deletedkeys/{name}", op: "GetDeletedKey", action: kv + "read", scope: scopeObject, handle: (*Server).getDeletedKey},
 		{method: "DELETE", pattern: "/deletedkeys/{name}", op: "PurgeDeletedKey", action: kv + "purge/action", scope: scopeObject, handle: (*Server).purgeDeletedKey},
 		{method: "POST", pattern: "/deletedkeys/{name}/recover", op: "RecoverDeletedKey", action: kv + "recover/action", scope: scopeObject, handle: (*Server).recoverDeletedKey},
@@ -256,42 +262,6 @@ func (s *Server) backupKey(c *call) error {
 		return err
 	}
 	return c.reply(http.StatusOK, backupResult{Value: blob})
-}
-
-func (s *Server) listKeys(c *call) error {
-	cursor, max, err := c.paging()
-	if err != nil {
-		return err
-	}
-	page, err := s.Keys.List(c.r.Context(), c.vault, cursor, max)
-	if err != nil {
-		return err
-	}
-	return replyPage(c, page.Items, page.Next, func(k *keys.Key) keyBundle { return c.keyJSON(k, true, false) })
-}
-
-func (s *Server) listKeyVersions(c *call) error {
-	cursor, max, err := c.paging()
-	if err != nil {
-		return err
-	}
-	page, err := s.Keys.ListVersions(c.r.Context(), c.vault, c.param(0), cursor, max)
-	if err != nil {
-		return err
-	}
-	return replyPage(c, page.Items, page.Next, func(k *keys.Key) keyBundle { return c.keyJSON(k, true, true) })
-}
-
-func (s *Server) listDeletedKeys(c *call) error {
-	cursor, max, err := c.paging()
-	if err != nil {
-		return err
-	}
-	page, err := s.Keys.ListDeleted(c.r.Context(), c.vault, cursor, max)
-	if err != nil {
-		return err
-	}
-	return replyPage(c, page.Items, page.Next, func(d *keys.DeletedKey) keyBundle { return c.deletedKeyJSON(d, true) })
 }
 
 type rotationPolicyJSON struct {

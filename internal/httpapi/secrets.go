@@ -30,11 +30,17 @@ func secretRoutes() []route {
 		{method: "PATCH", pattern: "/secrets/{name}", op: "UpdateSecret", action: sv + "update/action", scope: scopeObject, body: secretBody, handle: (*Server).updateSecret},
 		{method: "PATCH", pattern: "/secrets/{name}/{version}", op: "UpdateSecret", action: sv + "update/action", scope: scopeObject, body: secretBody, handle: (*Server).updateSecret},
 		{method: "DELETE", pattern: "/secrets/{name}", op: "DeleteSecret", action: sv + "delete", scope: scopeObject, handle: (*Server).deleteSecret},
-		{method: "GET", pattern: "/secrets", op: "GetSecrets", action: sv + "readMetadata/action", scope: scopeVault, handle: (*Server).listSecrets},
-		{method: "GET", pattern: "/secrets/{name}/versions", op: "GetSecretVersions", action: sv + "readMetadata/action", scope: scopeObject, handle: (*Server).listSecretVersions},
+		{method: "GET", pattern: "/secrets", op: "GetSecrets", action: sv + "readMetadata/action", scope: scopeVault, handle: listRoute(func(s *Server, c *call, cur string, max int) (secrets.Page[secrets.Secret], error) {
+			return s.Secrets.List(c.r.Context(), c.vault, cur, max)
+		}, func(c *call, x *secrets.Secret) secretBundle { return c.secretJSON(x, false, false) })},
+		{method: "GET", pattern: "/secrets/{name}/versions", op: "GetSecretVersions", action: sv + "readMetadata/action", scope: scopeObject, handle: listRoute(func(s *Server, c *call, cur string, max int) (secrets.Page[secrets.Secret], error) {
+			return s.Secrets.ListVersions(c.r.Context(), c.vault, c.param(0), cur, max)
+		}, func(c *call, x *secrets.Secret) secretBundle { return c.secretJSON(x, false, true) })},
 		{method: "POST", pattern: "/secrets/{name}/backup", op: "BackupSecret", action: sv + "backup/action", scope: scopeObject, handle: (*Server).backupSecret},
 		{method: "POST", pattern: "/secrets/restore", op: "RestoreSecret", action: sv + "restore/action", scope: scopeVault, body: restoreBody, handle: (*Server).restoreSecret},
-		{method: "GET", pattern: "/deletedsecrets", op: "GetDeletedSecrets", action: sv + "readMetadata/action", scope: scopeVault, handle: (*Server).listDeletedSecrets},
+		{method: "GET", pattern: "/deletedsecrets", op: "GetDeletedSecrets", action: sv + "readMetadata/action", scope: scopeVault, handle: listRoute(func(s *Server, c *call, cur string, max int) (secrets.Page[secrets.DeletedSecret], error) {
+			return s.Secrets.ListDeleted(c.r.Context(), c.vault, cur, max)
+		}, func(c *call, x *secrets.DeletedSecret) secretBundle { return c.deletedSecretJSON(x, false) })},
 		{method: "GET", pattern: "/deletedsecrets/{name}", op: "GetDeletedSecret", action: sv + "getSecret/action", scope: scopeObject, handle: (*Server).getDeletedSecret},
 		{method: "DELETE", pattern: "/deletedsecrets/{name}", op: "PurgeDeletedSecret", action: sv + "purge/action", scope: scopeObject, handle: (*Server).purgeDeletedSecret},
 		{method: "POST", pattern: "/deletedsecrets/{name}/recover", op: "RecoverDeletedSecret", action: sv + "recover/action", scope: scopeObject, handle: (*Server).recoverDeletedSecret},
@@ -218,40 +224,20 @@ func (s *Server) restoreSecret(c *call) error {
 	return c.reply(http.StatusOK, c.secretJSON(sec, false, true))
 }
 
-func (s *Server) listSecrets(c *call) error {
-	cursor, max, err := c.paging()
-	if err != nil {
-		return err
+// listRoute is the handler of a list operation: paging parameters in, one
+// page out with its nextLink, each item encoded by enc.
+func listRoute[T, W any](list func(s *Server, c *call, cursor string, max int) (secrets.Page[T], error), enc func(*call, *T) W) func(*Server, *call) error {
+	return func(s *Server, c *call) error {
+		cursor, max, err := c.paging()
+		if err != nil {
+			return err
+		}
+		page, err := list(s, c, cursor, max)
+		if err != nil {
+			return err
+		}
+		return replyPage(c, page.Items, page.Next, func(x *T) W { return enc(c, x) })
 	}
-	page, err := s.Secrets.List(c.r.Context(), c.vault, cursor, max)
-	if err != nil {
-		return err
-	}
-	return replyPage(c, page.Items, page.Next, func(x *secrets.Secret) secretBundle { return c.secretJSON(x, false, false) })
-}
-
-func (s *Server) listSecretVersions(c *call) error {
-	cursor, max, err := c.paging()
-	if err != nil {
-		return err
-	}
-	page, err := s.Secrets.ListVersions(c.r.Context(), c.vault, c.param(0), cursor, max)
-	if err != nil {
-		return err
-	}
-	return replyPage(c, page.Items, page.Next, func(x *secrets.Secret) secretBundle { return c.secretJSON(x, false, true) })
-}
-
-func (s *Server) listDeletedSecrets(c *call) error {
-	cursor, max, err := c.paging()
-	if err != nil {
-		return err
-	}
-	page, err := s.Secrets.ListDeleted(c.r.Context(), c.vault, cursor, max)
-	if err != nil {
-		return err
-	}
-	return replyPage(c, page.Items, page.Next, func(x *secrets.DeletedSecret) secretBundle { return c.deletedSecretJSON(x, false) })
 }
 
 // paging reads maxresults (1–25) and the $skiptoken cursor.

@@ -16,7 +16,6 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/objects"
-	"github.com/keyhaven/keyhaven/internal/secrets"
 )
 
 // Key operations as named in key_ops.
@@ -44,7 +43,7 @@ type Attributes struct {
 }
 
 // AttributesUpdate holds the attributes a request sets; nil is unchanged.
-type AttributesUpdate = secrets.AttributesUpdate
+type AttributesUpdate = objects.AttributesUpdate
 
 // CreateParams is a CreateKey request.
 type CreateParams struct {
@@ -83,7 +82,7 @@ func ValidateName(name string) error {
 }
 
 // normalizeOps checks key_ops values and returns them in Azure's spelling.
-func normalizeOps(ops []string, supported []string) ([]string, error) {
+func normalizeOps(ops []string) ([]string, error) {
 	out := make([]string, 0, len(ops))
 	for _, op := range ops {
 		canon := ""

@@ -11,7 +11,6 @@ import (
 	"github.com/keyhaven/keyhaven/internal/kcrypto"
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/objects"
-	"github.com/keyhaven/keyhaven/internal/secrets"
 	"github.com/keyhaven/keyhaven/internal/vaults"
 )
 
@@ -113,7 +112,7 @@ func (s *Service) recordFor(k *kcrypto.Key, kty string, ops []string, a Attribut
 	keyOps := kcrypto.DefaultKeyOps(kty)
 	if ops != nil {
 		var err error
-		if keyOps, err = normalizeOps(ops, nil); err != nil {
+		if keyOps, err = normalizeOps(ops); err != nil {
 			return nil, err
 		}
 	}
@@ -152,9 +151,15 @@ func (s *Service) Import(ctx context.Context, v *vaults.Vault, name string, p Im
 	if err := validateCommon(p.Tags, p.Attributes); err != nil {
 		return nil, err
 	}
-	var j kcrypto.JWK
 	if len(p.JWK) == 0 {
 		return nil, kverr.BadParameterf("The parameter 'key' is required.")
+	}
+	var j kcrypto.JWK // kty and key_ops as given
+	if err := jsonUnmarshal(p.JWK, &j); err != nil {
+		return nil, kverr.BadParameterf("The parameter 'key' is not a JSON web key.")
+	}
+	if _, err := softwareKty(j.Kty); err != nil {
+		return nil, err
 	}
 	k, err := kcrypto.ParseJWK(p.JWK)
 	if err != nil {
@@ -162,12 +167,6 @@ func (s *Service) Import(ctx context.Context, v *vaults.Vault, name string, p Im
 	}
 	if !k.HasPrivate() {
 		return nil, kverr.BadParameterf("The imported key must include its private parts.")
-	}
-	if err := jsonUnmarshal(p.JWK, &j); err != nil {
-		return nil, kverr.BadParameterf("The parameter 'key' is not a JSON web key.")
-	}
-	if _, err := softwareKty(j.Kty); err != nil {
-		return nil, err
 	}
 	rec, err := s.recordFor(k, k.Kty(), j.KeyOps, p.Attributes, p.Tags)
 	if err != nil {
@@ -194,7 +193,7 @@ func (s *Service) Update(ctx context.Context, v *vaults.Vault, name, version str
 	if err := validateCommon(p.Tags, p.Attributes); err != nil {
 		return nil, err
 	}
-	ops, err := normalizeOps(p.KeyOps, nil)
+	ops, err := normalizeOps(p.KeyOps)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +271,7 @@ func (s *Service) rotate(tx *objects.Tx[record], cur *item) (*item, error) {
 }
 
 func validateCommon(tags map[string]string, a AttributesUpdate) error {
-	if err := secrets.ValidateTags(tags); err != nil {
+	if err := objects.ValidateTags(tags); err != nil {
 		return err
 	}
 	if a.NotBefore != nil && a.Expires != nil && *a.Expires < *a.NotBefore {

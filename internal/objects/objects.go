@@ -30,14 +30,20 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/storage"
 	"github.com/keyhaven/keyhaven/internal/vaults"
 )
 
-// MaxPageSize is the largest page a list returns (Azure's maxresults).
-const MaxPageSize = 25
+// Azure's limits shared by every object type.
+const (
+	MaxPageSize = 25 // largest page a list returns (maxresults)
+	MaxTags     = 15
+	MaxTagChars = 512
+)
 
 // Head is the per-name record: the name as created, the current version,
 // deletion dates while soft-deleted, and Meta, per-name data of the domain
@@ -289,3 +295,27 @@ func errOr(err, alt error) error {
 // Barrier returns the underlying barrier transaction, for records the
 // domain keeps beside its objects (indexes, events) in the same commit.
 func (t *Tx[R]) Barrier() *barrier.Tx { return t.tx }
+
+// AttributesUpdate holds the attributes a request sets; nil means unchanged.
+type AttributesUpdate struct {
+	Enabled   *bool
+	NotBefore *int64
+	Expires   *int64
+}
+
+// ValidateTags checks Azure's tag limits: at most 15 tags, names 1–512 and
+// values up to 512 characters.
+func ValidateTags(tags map[string]string) error {
+	if len(tags) > MaxTags {
+		return kverr.BadParameterf("Too many tags: at most %d are allowed.", MaxTags)
+	}
+	for k, v := range tags {
+		if k == "" || utf8.RuneCountInString(k) > MaxTagChars {
+			return kverr.BadParameterf("Tag names must be 1-%d characters long.", MaxTagChars)
+		}
+		if utf8.RuneCountInString(v) > MaxTagChars {
+			return kverr.BadParameterf("Tag values must be at most %d characters long.", MaxTagChars)
+		}
+	}
+	return nil
+}

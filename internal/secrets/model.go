@@ -19,8 +19,8 @@ import (
 const (
 	MaxValueBytes       = 25 * 1024
 	MaxContentTypeChars = 255
-	MaxTags             = 15
-	MaxTagChars         = 512
+	MaxTags             = objects.MaxTags
+	MaxTagChars         = objects.MaxTagChars
 	MaxPageSize         = objects.MaxPageSize
 	MaxBackupVersions   = objects.MaxBackupVersions
 	MaxBackupBytes      = objects.MaxBackupBytes
@@ -56,11 +56,7 @@ type DeletedSecret struct {
 }
 
 // AttributesUpdate holds the attributes a request sets; nil means unchanged.
-type AttributesUpdate struct {
-	Enabled   *bool
-	NotBefore *int64
-	Expires   *int64
-}
+type AttributesUpdate = objects.AttributesUpdate
 
 // SetParams is a SetSecret request.
 type SetParams struct {
@@ -115,22 +111,8 @@ func validateCommon(ct *string, tags map[string]string, a AttributesUpdate) erro
 	return nil
 }
 
-// ValidateTags checks Azure's tag limits: at most 15 tags, names 1–512 and
-// values up to 512 characters.
-func ValidateTags(tags map[string]string) error {
-	if len(tags) > MaxTags {
-		return kverr.BadParameterf("Too many tags: at most %d are allowed.", MaxTags)
-	}
-	for k, v := range tags {
-		if k == "" || utf8.RuneCountInString(k) > MaxTagChars {
-			return kverr.BadParameterf("Tag names must be 1-%d characters long.", MaxTagChars)
-		}
-		if utf8.RuneCountInString(v) > MaxTagChars {
-			return kverr.BadParameterf("Tag values must be at most %d characters long.", MaxTagChars)
-		}
-	}
-	return nil
-}
+// ValidateTags checks Azure's tag limits.
+func ValidateTags(tags map[string]string) error { return objects.ValidateTags(tags) }
 
 func notFound(name string) error {
 	return kverr.New(kverr.NotFound, "SecretNotFound",

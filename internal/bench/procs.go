@@ -35,13 +35,17 @@ func procCPU(pid int) time.Duration {
 }
 
 // procRSS returns a process's resident memory in bytes.
-func procRSS(pid int) int64 {
+func procRSS(pid int) int64 { return procStatus(pid, "VmRSS") }
+
+// procStatus returns a memory field of /proc/PID/status in bytes: VmRSS,
+// RssAnon (heap and stacks) or RssFile (mapped files, such as bbolt's).
+func procStatus(pid int, field string) int64 {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb << 10
 		}

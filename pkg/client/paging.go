@@ -20,18 +20,18 @@ type ListOptions struct {
 // and with version-less ids, following nextLink page by page. Iteration
 // stops after the first error, which is yielded.
 func (c *SecretsClient) ListSecrets(ctx context.Context, opts *ListOptions) iter.Seq2[SecretItem, error] {
-	return listAll[SecretItem](ctx, c, []string{"secrets"}, opts)
+	return listAll[SecretItem](ctx, &c.vaultClient, []string{"secrets"}, opts)
 }
 
 // ListSecretVersions yields the versions of secret name
 // (GET /secrets/{name}/versions), without values.
 func (c *SecretsClient) ListSecretVersions(ctx context.Context, name string, opts *ListOptions) iter.Seq2[SecretItem, error] {
-	return listAll[SecretItem](ctx, c, []string{"secrets", name, "versions"}, opts)
+	return listAll[SecretItem](ctx, &c.vaultClient, []string{"secrets", name, "versions"}, opts)
 }
 
 // ListDeletedSecrets yields the soft-deleted secrets (GET /deletedsecrets).
 func (c *SecretsClient) ListDeletedSecrets(ctx context.Context, opts *ListOptions) iter.Seq2[DeletedSecretItem, error] {
-	return listAll[DeletedSecretItem](ctx, c, []string{"deletedsecrets"}, opts)
+	return listAll[DeletedSecretItem](ctx, &c.vaultClient, []string{"deletedsecrets"}, opts)
 }
 
 type page[T any] struct {
@@ -39,7 +39,7 @@ type page[T any] struct {
 	NextLink *string `json:"nextLink"`
 }
 
-func listAll[T any](ctx context.Context, c *SecretsClient, segs []string, opts *ListOptions) iter.Seq2[T, error] {
+func listAll[T any](ctx context.Context, c *vaultClient, segs []string, opts *ListOptions) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		q := url.Values{}
@@ -69,7 +69,7 @@ func listAll[T any](ctx context.Context, c *SecretsClient, segs []string, opts *
 // nextPage parses a page's nextLink (nil when there is none), adding the
 // api-version if the link lacks it. A link to the page just read is an
 // error, not an endless loop.
-func (c *SecretsClient) nextPage(cur *url.URL, link *string) (*url.URL, error) {
+func (c *vaultClient) nextPage(cur *url.URL, link *string) (*url.URL, error) {
 	if link == nil || *link == "" {
 		return nil, nil
 	}

@@ -14,33 +14,45 @@ import (
 
 // SecretsClient calls the secrets operations of one vault. It is safe for
 // concurrent use.
-type SecretsClient struct {
+type SecretsClient struct{ vaultClient }
+
+// vaultClient is what every data-plane client shares: the vault's URL, the
+// API version and the authenticated pipeline.
+type vaultClient struct {
 	vault      *url.URL
 	apiVersion string
 	p          *authPipeline
+}
+
+// newVaultClient checks the vault URL and the credential.
+func newVaultClient(vaultURL string, cred TokenCredential, opts *ClientOptions) (vaultClient, error) {
+	u, err := url.Parse(strings.TrimSuffix(vaultURL, "/"))
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+		return vaultClient{}, fmt.Errorf("invalid vault URL %q: want https://{vault-host}[:port]", vaultURL)
+	}
+	if cred == nil {
+		return vaultClient{}, fmt.Errorf("a credential is required")
+	}
+	var o ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	return vaultClient{vault: u, apiVersion: first(o.APIVersion, DefaultAPIVersion), p: newAuthPipeline(cred, o)}, nil
 }
 
 // NewSecretsClient returns a client for the vault at vaultURL, an https URL
 // such as https://myvault.vault.localhost:8443, authenticating with cred.
 // opts may be nil.
 func NewSecretsClient(vaultURL string, cred TokenCredential, opts *ClientOptions) (*SecretsClient, error) {
-	u, err := url.Parse(strings.TrimSuffix(vaultURL, "/"))
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
-		return nil, fmt.Errorf("invalid vault URL %q: want https://{vault-host}[:port]", vaultURL)
+	vc, err := newVaultClient(vaultURL, cred, opts)
+	if err != nil {
+		return nil, err
 	}
-	if cred == nil {
-		return nil, fmt.Errorf("a credential is required")
-	}
-	var o ClientOptions
-	if opts != nil {
-		o = *opts
-	}
-	c := &SecretsClient{vault: u, apiVersion: first(o.APIVersion, DefaultAPIVersion), p: newAuthPipeline(cred, o)}
-	return c, nil
+	return &SecretsClient{vc}, nil
 }
 
 // VaultURL is the vault's base URL, without a trailing slash.
-func (c *SecretsClient) VaultURL() string { return c.vault.String() }
+func (c *vaultClient) VaultURL() string { return c.vault.String() }
 
 // SetSecret stores a new version of secret name (PUT /secrets/{name}).
 func (c *SecretsClient) SetSecret(ctx context.Context, name string, params SecretSetParameters) (SecretBundle, error) {
@@ -120,11 +132,11 @@ var namePattern = regexp.MustCompile(`^[0-9A-Za-z-]{1,127}$`)
 // caller input from changing the request path.
 func validateSegments(segs []string) error {
 	if len(segs) > 1 && !namePattern.MatchString(segs[1]) {
-		return fmt.Errorf("invalid secret name %q: use 1-127 letters, digits and dashes", segs[1])
+		return fmt.Errorf("invalid name %q: use 1-127 letters, digits and dashes", segs[1])
 	}
 	for _, s := range segs[min(2, len(segs)):] {
 		if s != "" && !namePattern.MatchString(s) {
-			return fmt.Errorf("invalid secret version %q", s)
+			return fmt.Errorf("invalid version %q", s)
 		}
 	}
 	return nil
@@ -133,7 +145,7 @@ func validateSegments(segs []string) error {
 // url builds {vault}/{segs...}?{query}&api-version=...; an empty last
 // segment keeps the trailing slash that means "latest version", as the
 // Azure SDKs send it.
-func (c *SecretsClient) url(segs []string, query url.Values) *url.URL {
+func (c *vaultClient) url(segs []string, query url.Values) *url.URL {
 	u := *c.vault
 	u.Path = "/" + strings.Join(segs, "/")
 	if query == nil {
@@ -146,14 +158,14 @@ func (c *SecretsClient) url(segs []string, query url.Values) *url.URL {
 
 // call sends one request with an optional JSON body and decodes the
 // response into out (nil: discard).
-func (c *SecretsClient) call(ctx context.Context, method string, segs []string, in, out any) error {
+func (c *vaultClient) call(ctx context.Context, method string, segs []string, in, out any) error {
 	if err := validateSegments(segs); err != nil {
 		return err
 	}
 	return c.send(ctx, method, c.url(segs, nil), in, out)
 }
 
-func (c *SecretsClient) send(ctx context.Context, method string, u *url.URL, in, out any) error {
+func (c *vaultClient) send(ctx context.Context, method string, u *url.URL, in, out any) error {
 	var body []byte
 	if in != nil {
 		var err error

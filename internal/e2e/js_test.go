@@ -19,7 +19,7 @@ import (
 // secrets.test.mjs), relative to this package.
 const jsDir = "../../test/js"
 
-// TestJavaScriptSDK runs test/js/secrets.test.mjs, which drives a dev server
+// TestJavaScriptSDK runs test/js/secrets.test.mjs and keys.test.mjs, which drive a dev server
 // with the official Azure SDK for JavaScript, under `node --test`. The
 // server is the real binary started the way the README says:
 // `keyhaven server --dev --dev-info FILE`.
@@ -49,7 +49,7 @@ func TestJavaScriptSDK(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "secrets.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "secrets.test.mjs", "keys.test.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(nodeEnv(),
 		"NODE_EXTRA_CA_CERTS="+info.CAFile,

@@ -28,6 +28,15 @@ var newSecretsClient = func(vaultURL string) (*client.SecretsClient, error) {
 	return client.NewSecretsClient(vaultURL, cred, nil)
 }
 
+// newKeysClient builds the keys client for a vault URL; tests replace it.
+var newKeysClient = func(vaultURL string) (*client.KeysClient, error) {
+	cred, err := client.CredentialFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return client.NewKeysClient(vaultURL, cred, nil)
+}
+
 // vaultNamePattern is Azure's rule for vault names.
 var vaultNamePattern = regexp.MustCompile(`^[A-Za-z0-9-]{3,24}$`)
 

@@ -119,7 +119,7 @@ func TestSecretUsageErrors(t *testing.T) {
 		{name: "vault URL over http", args: []string{"secret", "show", "-n", "a", "--vault-url", "http://v.vault.localhost"}, wantErr: "want https://"},
 		{name: "--id with --name", args: []string{"secret", "show", "--id", secretID, "-n", "a"}, wantErr: "--id cannot be combined"},
 		{name: "bad --id", args: []string{"secret", "show", "--id", "https://v/keys/a"}, wantErr: "--id: invalid secret id"},
-		{name: "bad secret name", args: []string{"secret", "show", "--vault-url", "https://v", "-n", "a/b"}, wantErr: "invalid secret name"},
+		{name: "bad secret name", args: []string{"secret", "show", "--vault-url", "https://v", "-n", "a/b"}, wantErr: "invalid name"},
 		{name: "bad output", args: []string{"secret", "list", "--vault-url", "https://v", "-o", "xml"}, wantErr: "invalid --output"},
 		{name: "bad query", args: []string{"secret", "list", "--vault-url", "https://v", "--query", "[?"}, wantErr: "invalid --query"},
 		{name: "maxresults too small", args: []string{"secret", "list", "--vault-url", "https://v", "--maxresults", "0"}, wantErr: "between 1 and 25"},

@@ -29,6 +29,8 @@ type secretOp struct {
 	prepare    func(cmd *cobra.Command) error // checks extra flags before any request
 	// run performs the operation; a nil result prints nothing.
 	run func(ctx context.Context, c *client.SecretsClient, t secretTarget) (any, error)
+	// runKeys, when set instead of run, performs a keys operation.
+	runKeys func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error)
 }
 
 // secretTarget is the vault, secret name and version a command acts on.
@@ -101,15 +103,27 @@ func runSecretOp(cmd *cobra.Command, s streams, op secretOp, f *commonFlags) err
 			return err
 		}
 	}
-	c, err := newSecretsClient(t.vaultURL)
-	if err != nil {
-		return err
-	}
-	res, err := op.run(cmd.Context(), c, t)
+	res, err := op.execute(cmd.Context(), t)
 	if err != nil || res == nil {
 		return err
 	}
 	return out.write(s.out, res)
+}
+
+// execute builds the client the operation needs and runs it.
+func (op secretOp) execute(ctx context.Context, t secretTarget) (any, error) {
+	if op.runKeys != nil {
+		c, err := newKeysClient(t.vaultURL)
+		if err != nil {
+			return nil, err
+		}
+		return op.runKeys(ctx, c, t)
+	}
+	c, err := newSecretsClient(t.vaultURL)
+	if err != nil {
+		return nil, err
+	}
+	return op.run(ctx, c, t)
 }
 
 // objectNamePattern is the spec's rule for secret names; versions are
@@ -156,10 +170,10 @@ func (f *commonFlags) targetFromID(op secretOp) (secretTarget, error) {
 
 func (t secretTarget) check() error {
 	if !objectNamePattern.MatchString(t.name) {
-		return usageError{fmt.Errorf("invalid secret name %q: use 1-127 letters, digits and dashes", t.name)}
+		return usageError{fmt.Errorf("invalid name %q: use 1-127 letters, digits and dashes", t.name)}
 	}
 	if t.version != "" && !objectNamePattern.MatchString(t.version) {
-		return usageError{fmt.Errorf("invalid secret version %q", t.version)}
+		return usageError{fmt.Errorf("invalid version %q", t.version)}
 	}
 	return nil
 }

@@ -1013,7 +1013,7 @@ func TestCLIUsageErrors(t *testing.T) {
 		{name: "set with --enabled and --disabled", args: []string{"secret", "set", "-n", "keep", "--value", newValue, "--enabled", "true", "--disabled", "true"}, want: "mutually exclusive"},
 		{name: "set with --encoding without --file", args: []string{"secret", "set", "-n", "keep", "--value", newValue, "--encoding", "base64"}, want: "--encoding"},
 		{name: "set with a bad --encoding", args: []string{"secret", "set", "-n", "keep", "--file", file, "--encoding", "rot13"}, want: "--encoding"},
-		{name: "set with a bad name", args: []string{"secret", "set", "-n", "bad_name", "--value", newValue}, want: "invalid secret name"},
+		{name: "set with a bad name", args: []string{"secret", "set", "-n", "bad_name", "--value", newValue}, want: "invalid name"},
 		{name: "set with an unquoted value", args: []string{"secret", "set", "-n", "keep", "--value", "two", newValue}, want: "unexpected argument"},
 		{name: "set with an unknown flag", args: []string{"secret", "set", "-n", "keep", "--value", newValue, "--frobnicate"}, want: "unknown flag"},
 		{name: "set with a bad --output", args: []string{"secret", "set", "-n", "keep", "--value", newValue, "-o", "yaml"}, want: "--output"},

@@ -45,6 +45,11 @@ func keyRoutes() []route {
 		{method: "GET", pattern: "/deletedkeys/{name}", op: "GetDeletedKey", action: kv + "read", scope: scopeObject, handle: (*Server).getDeletedKey},
 		{method: "DELETE", pattern: "/deletedkeys/{name}", op: "PurgeDeletedKey", action: kv + "purge/action", scope: scopeObject, handle: (*Server).purgeDeletedKey},
 		{method: "POST", pattern: "/deletedkeys/{name}/recover", op: "RecoverDeletedKey", action: kv + "recover/action", scope: scopeObject, handle: (*Server).recoverDeletedKey},
+		// Attestation needs an HSM and release needs secure key release: both
+		// are declared so callers get a clear answer instead of a 404.
+		{method: "GET", pattern: "/keys/{name}/{version}/attestation", op: "GetKeyAttestation", action: kv + "read", scope: scopeObject, handle: unsupported("Key attestation is available only for HSM-protected keys; this server has no HSM backend configured.")},
+		{method: "POST", pattern: "/keys/{name}/{version}/release", op: "release", action: kv + "release/action", scope: scopeObject, body: keyBody, handle: unsupported("Secure key release is not supported by this server.")},
+		{method: "POST", pattern: "/keys/{name}/release", op: "release", action: kv + "release/action", scope: scopeObject, body: keyBody, handle: unsupported("Secure key release is not supported by this server.")},
 		// Azure serves /rng on Managed HSM only; keyhaven serves it on vaults
 		// under a keys action, so Crypto Officer and Administrator have it.
 		{method: "POST", pattern: "/rng", op: "GetRandomBytes", action: kv + "rng/action", scope: scopeVault, body: 1 << 10, handle: (*Server).randomBytes},
@@ -348,4 +353,9 @@ func (s *Server) randomBytes(c *call) error {
 		return err
 	}
 	return c.reply(http.StatusOK, map[string]base64URL{"value": b})
+}
+
+// unsupported answers an operation keyhaven declares but does not offer.
+func unsupported(msg string) func(*Server, *call) error {
+	return func(*Server, *call) error { return kverr.BadParameterf("%s", msg) }
 }

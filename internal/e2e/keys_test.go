@@ -106,6 +106,22 @@ func TestAzureSDKKeysRSA(t *testing.T) {
 	if _, err := c.GetDeletedKey(ctx, "rsa", nil); err != nil {
 		t.Fatal(err)
 	}
+	deleted := 0
+	for p := c.NewListDeletedKeyPropertiesPager(nil); p.More(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.Value {
+			if d.RecoveryID == nil || d.DeletedDate == nil || d.KID.Name() != "rsa" {
+				t.Fatalf("deleted key item: %+v", d)
+			}
+			deleted++
+		}
+	}
+	if deleted != 1 {
+		t.Fatalf("deleted keys listed: %d", deleted)
+	}
 	if _, err := c.RecoverDeletedKey(ctx, "rsa", nil); err != nil {
 		t.Fatal(err)
 	}

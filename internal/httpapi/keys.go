@@ -97,9 +97,22 @@ type keyImportRequest struct {
 }
 
 type keyUpdateRequest struct {
-	KeyOps     []string          `json:"key_ops"`
-	Attributes *keyAttributesIn  `json:"attributes"`
-	Tags       map[string]string `json:"tags"`
+	KeyOps        []string          `json:"key_ops"`
+	Attributes    *keyAttributesIn  `json:"attributes"`
+	Tags          map[string]string `json:"tags"`
+	ReleasePolicy json.RawMessage   `json:"release_policy"`
+}
+
+// refuseRelease rejects what needs secure key release: a release policy or
+// an exportable key. Silently dropping either would mislead the caller.
+func refuseRelease(policy json.RawMessage, a *keyAttributesIn) error {
+	if len(policy) > 0 && string(policy) != "null" {
+		return kverr.BadParameterf("Secure key release (release_policy) is not supported by this server.")
+	}
+	if a != nil && a.Exportable != nil && *a.Exportable {
+		return kverr.BadParameterf("AKV.SKR.1004: Exportable keys must have release policy; secure key release is not supported by this server.")
+	}
+	return nil
 }
 
 func (a *keyAttributesIn) update() keys.AttributesUpdate {
@@ -184,8 +197,8 @@ func (s *Server) importKey(c *call) error {
 	if err := c.decode(&req); err != nil {
 		return err
 	}
-	if len(req.ReleasePolicy) > 0 && string(req.ReleasePolicy) != "null" {
-		return kverr.BadParameterf("Secure key release (release_policy) is not supported by this server.")
+	if err := refuseRelease(req.ReleasePolicy, req.Attributes); err != nil {
+		return err
 	}
 	k, err := s.Keys.Import(c.r.Context(), c.vault, c.param(0), keys.ImportParams{JWK: req.Key, HSM: req.HSM,
 		Tags: req.Tags, Attributes: req.Attributes.update()})
@@ -200,6 +213,9 @@ func (s *Server) getKey(c *call) error {
 func (s *Server) updateKey(c *call) error {
 	var req keyUpdateRequest
 	if err := c.decode(&req); err != nil {
+		return err
+	}
+	if err := refuseRelease(req.ReleasePolicy, req.Attributes); err != nil {
 		return err
 	}
 	k, err := s.Keys.Update(c.r.Context(), c.vault, c.param(0), c.param(1), keys.UpdateParams{KeyOps: req.KeyOps,
@@ -279,7 +295,7 @@ func (s *Server) getRotationPolicy(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.reply(http.StatusOK, rotationPolicyJSON{ID: c.base() + "/keys/" + c.param(0) + "/rotationpolicy", Policy: *p})
+	return c.reply(http.StatusOK, rotationPolicyJSON{ID: c.base() + "/keys/" + p.KeyName + "/rotationpolicy", Policy: *p})
 }
 
 func (s *Server) updateRotationPolicy(c *call) error {
@@ -291,7 +307,7 @@ func (s *Server) updateRotationPolicy(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.reply(http.StatusOK, rotationPolicyJSON{ID: c.base() + "/keys/" + c.param(0) + "/rotationpolicy", Policy: *p})
+	return c.reply(http.StatusOK, rotationPolicyJSON{ID: c.base() + "/keys/" + p.KeyName + "/rotationpolicy", Policy: *p})
 }
 
 // keyOperationRequest is KeyOperationsParameters, KeySignParameters and
@@ -333,7 +349,7 @@ func cryptoHandler(op string) func(*Server, *call) error {
 		if op == kcrypto.OpVerify {
 			return c.reply(http.StatusOK, map[string]bool{"value": res.Valid})
 		}
-		kid := c.base() + "/keys/" + c.param(0) + "/" + res.Version
+		kid := c.base() + "/keys/" + res.Name + "/" + res.Version
 		return c.reply(http.StatusOK, keyOperationResult{Kid: kid, Value: res.Value, IV: res.IV, Tag: res.Tag, AAD: res.AAD})
 	}
 }

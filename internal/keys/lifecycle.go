@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/objects"
@@ -67,10 +68,19 @@ func (s *Service) Backup(ctx context.Context, v *vaults.Vault, name string) ([]b
 }
 
 // Restore recreates a backed-up key with its version ids.
+// The scheduler learns of a restored key's rotation policy again.
 func (s *Service) Restore(ctx context.Context, v *vaults.Vault, blob []byte) (*Key, error) {
 	it, err := s.store.Restore(ctx, v, blob)
 	if err != nil {
 		return nil, err
+	}
+	if m, err := metaOf(it.Head); err == nil && m.Policy != nil {
+		err := s.store.Update(ctx, v, func(tx *objects.Tx[record]) error {
+			return tx.Barrier().Put(rotationIndex(v.ID, strings.ToLower(it.Head.Name)), nil)
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	return keyOf(it)
 }

@@ -23,6 +23,7 @@ type OpParams struct {
 
 // OpResult is the output of a cryptographic operation.
 type OpResult struct {
+	Name    string // the key's name as created
 	Version string // the version that was used
 	Value   []byte
 	IV      []byte
@@ -60,7 +61,7 @@ func (s *Service) Do(ctx context.Context, v *vaults.Vault, name, version, op str
 	if err != nil {
 		return nil, cryptoError(err)
 	}
-	out.Version = it.Version
+	out.Name, out.Version = it.Head.Name, it.Version
 	return out, nil
 }
 

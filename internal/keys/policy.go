@@ -17,6 +17,7 @@ import (
 
 // Policy is a key rotation policy (Azure's KeyRotationPolicy without id).
 type Policy struct {
+	KeyName         string           `json:"-"` // the key's name as created
 	LifetimeActions []LifetimeAction `json:"lifetimeActions"`
 	Attributes      PolicyAttributes `json:"attributes"`
 }
@@ -95,6 +96,7 @@ func (s *Service) GetRotationPolicy(ctx context.Context, v *vaults.Vault, name s
 	if p.LifetimeActions == nil {
 		p.LifetimeActions = []LifetimeAction{defaultNotify}
 	}
+	p.KeyName = it.Head.Name
 	return p, nil
 }
 
@@ -106,6 +108,9 @@ func (s *Service) UpdateRotationPolicy(ctx context.Context, v *vaults.Vault, nam
 	now := s.now().Unix()
 	err := s.store.Update(ctx, v, func(tx *objects.Tx[record]) error {
 		it, err := tx.Get(name, "")
+		if err == nil {
+			p.KeyName = it.Head.Name
+		}
 		if err != nil {
 			return err
 		}
@@ -155,12 +160,35 @@ func (p *Policy) normalize() error {
 		return kverr.BadParameterf("A rotation policy has at most one Rotate and one Notify action.")
 	}
 	if e := p.Attributes.ExpiryTime; e != "" {
-		if d, ok := parseDuration(e); !ok || !d.atLeast(28) {
+		d, ok := parseDuration(e)
+		if !ok || !d.atLeast(28) {
 			return kverr.BadParameterf("attributes.expiryTime must be an ISO-8601 duration of at least 28 days (such as P90D).")
+		}
+		if err := p.checkRotateWindow(d); err != nil {
+			return err
 		}
 	}
 	if notify == 0 {
 		p.LifetimeActions = append(p.LifetimeActions, defaultNotify)
+	}
+	return nil
+}
+
+// checkRotateWindow requires a Rotate trigger to fall at least 7 days
+// before the expiry that expiryTime gives a new version, as Azure does.
+func (p *Policy) checkRotateWindow(expiry *isoDuration) error {
+	ref := time.Unix(0, 0).UTC()
+	latest := expiry.addTo(ref).AddDate(0, 0, -7)
+	for _, a := range p.LifetimeActions {
+		if a.Action.Type != "Rotate" {
+			continue
+		}
+		if d, ok := parseDuration(a.Trigger.TimeAfterCreate); ok && d.addTo(ref).After(latest) {
+			return kverr.BadParameterf("A Rotate action's timeAfterCreate must be at least 7 days shorter than attributes.expiryTime.")
+		}
+		if d, ok := parseDuration(a.Trigger.TimeBeforeExpiry); ok && expiry.addTo(ref).Before(d.addTo(ref).AddDate(0, 0, 7)) {
+			return kverr.BadParameterf("A Rotate action's timeBeforeExpiry must be at least 7 days shorter than attributes.expiryTime.")
+		}
 	}
 	return nil
 }
@@ -278,11 +306,11 @@ func due(p *Policy, kind string, rec *record, now time.Time) bool {
 		if a.Action.Type != kind {
 			continue
 		}
-		if d, ok := parseDuration(a.Trigger.TimeAfterCreate); ok && !now.Before(d.addTo(time.Unix(rec.Created, 0))) {
+		if d, ok := parseDuration(a.Trigger.TimeAfterCreate); ok && !now.Before(d.addTo(time.Unix(rec.Created, 0).UTC())) {
 			return true
 		}
 		if d, ok := parseDuration(a.Trigger.TimeBeforeExpiry); ok && rec.Expires != nil &&
-			!now.Before(d.subtractFrom(time.Unix(*rec.Expires, 0))) {
+			!now.Before(d.subtractFrom(time.Unix(*rec.Expires, 0).UTC())) {
 			return true
 		}
 	}

@@ -264,7 +264,7 @@ func (s *Service) rotate(tx *objects.Tx[record], cur *item) (*item, error) {
 		return nil, err
 	}
 	if d := pol.expiryDuration(); d != nil {
-		exp := d.addTo(time.Unix(rec.Created, 0)).Unix()
+		exp := d.addTo(time.Unix(rec.Created, 0).UTC()).Unix()
 		rec.Expires = &exp
 	}
 	return tx.Add(cur.Head.Name, objects.NewVersion(), *rec)

@@ -2,25 +2,46 @@ package cli
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
+	"io/fs"
 	"os"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/keyhaven/keyhaven/pkg/client"
 )
 
+// keyLong is the help of `keyhaven key`; it says where keyhaven differs
+// from az keyvault key.
+const keyLong = `Manage the keys of a vault and use them, like az keyvault key.
+
+The vault, the credentials, -o/--output and --query work as in keyhaven secret. A key
+is --name [--version], or --id https://VAULT/keys/NAME[/VERSION] (a deleted key's
+recovery id https://VAULT/deletedkeys/NAME works too).
+
+Encodings are az's: keys print as az prints them (JWK fields in standard base64,
+"keyOps", null for absent fields, times in ISO 8601); --value of decrypt, wrap and
+unwrap, --digest and --signature are standard base64 (the URL-safe alphabet and
+missing padding are accepted too); encrypt reads --value as base64 unless
+--data-type plaintext, and decrypt prints the result as base64 unless
+--data-type plaintext; --iv, --aad and --tag are hex, in and out.
+
+Where keyhaven differs from az: wrap and unwrap are keyhaven's own commands;
+--protection hsm (RSA-HSM, EC-HSM, oct-HSM) is refused by the server until it has an
+HSM backend; import reads unencrypted PEM keys only (no --pem-password or BYOK);
+backup and download never overwrite a file; random works on vaults (Azure serves it
+on Managed HSM only); rotation-policy update --value also takes the output of
+rotation-policy show.`
+
 // newKeyCmd is `keyhaven key`, shaped like `az keyvault key`.
 func newKeyCmd(s streams) *cobra.Command {
-	cmd := &cobra.Command{Use: "key", Short: "Manage keys and use them (like az keyvault key)"}
+	cmd := &cobra.Command{
+		Use: "key", Short: "Manage keys and use them (like az keyvault key)", Long: keyLong,
+		RunE: groupRunE,
+	}
 	cmd.AddCommand(newKeyCreateCmd(s), newKeyImportCmd(s), newKeyShowCmd(s), newKeySetAttributesCmd(s),
 		newKeyListCmd(s, "list"), newKeyListCmd(s, "list-versions"), newKeyListCmd(s, "list-deleted"),
 		newKeySimpleCmd(s, "delete"), newKeySimpleCmd(s, "show-deleted"), newKeySimpleCmd(s, "recover"),
@@ -32,191 +53,239 @@ func newKeyCmd(s streams) *cobra.Command {
 	return cmd
 }
 
-// keyView shapes a key as az prints it.
-func keyView(b client.KeyBundle) map[string]any {
-	m := map[string]any{"attributes": keyAttributesView(b.Attributes), "tags": tagsView(b.Tags), "managed": orNil(b.Managed)}
-	if b.Key != nil {
-		m["key"] = b.Key
-	} else {
-		m["kid"] = b.Kid
+// groupRunE makes a command group answer an unknown subcommand with a
+// usage error instead of its help.
+func groupRunE(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())}
 	}
-	if b.RecoveryID != "" {
-		m["recoveryId"] = b.RecoveryID
-		m["deletedDate"] = azTime(unixTime(b.DeletedDate))
-		m["scheduledPurgeDate"] = azTime(unixTime(b.ScheduledPurgeDate))
-	}
-	return m
+	return cmd.Help()
 }
 
-func keyAttributesView(a *client.KeyAttributes) map[string]any {
-	if a == nil {
-		a = &client.KeyAttributes{}
-	}
-	t := func(p *int64) any {
-		if p == nil {
-			return nil
+// newKeyOpCmd builds a key subcommand on the shared secret machinery: the
+// same vault, output and argument handling, with key ids for --id.
+func newKeyOpCmd(s streams, op secretOp) *cobra.Command {
+	op.object, op.parseID = "key", client.ParseKeyID
+	return newSecretOpCmd(s, op)
+}
+
+// keyOperations are the values of --ops (JsonWebKeyOperation).
+var keyOperations = []string{"encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "export"}
+
+func init() {
+	// --ops takes space-separated values, as in az.
+	multiValueFlags["ops"] = true
+}
+
+// canonical returns the member of allowed that v names, ignoring case, as
+// az's enum arguments do.
+func canonical(flag, v string, allowed []string) (string, error) {
+	for _, a := range allowed {
+		if strings.EqualFold(a, v) {
+			return a, nil
 		}
-		return azTime(unixTime(*p))
 	}
-	return map[string]any{"created": t(a.Created), "updated": t(a.Updated), "expires": t(a.Expires), "notBefore": t(a.NotBefore),
-		"enabled": ptrOrNil(a.Enabled), "exportable": ptrOrNil(a.Exportable), "recoverableDays": ptrOrNil(a.RecoverableDays),
-		"recoveryLevel": orNil(a.RecoveryLevel)}
+	return "", usageError{fmt.Errorf("invalid %s %q: allowed values are %s", flag, v, strings.Join(allowed, ", "))}
 }
 
-func unixTime(s int64) *time.Time {
-	if s == 0 {
-		return nil
-	}
-	t := time.Unix(s, 0)
-	return &t
-}
-
-// keyAttributeFlags are --ops, --tags and the attribute flags.
+// keyAttributeFlags are --ops, --tags and the attribute flags of create,
+// import and set-attributes.
 type keyAttributeFlags struct {
-	ops   []string
-	tags  tagsValue
-	attrs attrFlags
+	ops                []string
+	tags               tagsValue
+	enabled, disabled  boolValue
+	expires, notBefore timeValue
 }
 
-func (f *keyAttributeFlags) bind(cmd *cobra.Command, withDisabled bool) {
-	cmd.Flags().StringSliceVar(&f.ops, "ops", nil, "permitted operations: encrypt decrypt sign verify wrapKey unwrapKey import export (comma-separated)")
-	cmd.Flags().Var(&f.tags, "tags", "space-separated tags: k=v k2=v2")
-	f.attrs.bind(cmd, withDisabled)
+func (f *keyAttributeFlags) bind(cmd *cobra.Command, creating bool) {
+	fs := cmd.Flags()
+	fs.StringSliceVar(&f.ops, "ops", nil, "permitted operations, space- or comma-separated: "+strings.Join(keyOperations, " "))
+	if creating {
+		fs.Var(&f.tags, "tags", `space-separated tags: k=v k2=v2`)
+		fs.Var(&f.disabled, "disabled", "create the key disabled")
+	} else {
+		fs.Var(&f.tags, "tags", `space-separated tags: k=v k2=v2, replacing all tags ("" removes them)`)
+	}
+	fs.Var(&f.enabled, "enabled", "whether the key is enabled")
+	fs.Var(&f.expires, "expires", "expiry, ISO-8601 in UTC, e.g. 2026-01-02T03:04:05Z")
+	fs.Var(&f.notBefore, "not-before", "start of validity, ISO-8601 in UTC")
 }
 
+// read validates the flags: the permitted operations, the tags (nil when
+// --tags was not given) and the attributes (nil when none was set).
 func (f *keyAttributeFlags) read(cmd *cobra.Command) (ops []string, tags map[string]string, a *client.KeyAttributes, err error) {
+	for _, op := range f.ops {
+		c, err := canonical("--ops", strings.TrimSpace(op), keyOperations)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if !slices.Contains(ops, c) {
+			ops = append(ops, c)
+		}
+	}
 	if cmd.Flags().Changed("tags") {
 		if tags, err = f.tags.tags(); err != nil {
 			return nil, nil, nil, err
 		}
 	}
-	sa, err := f.attrs.attributes()
-	if err != nil || sa == nil {
-		return f.ops, tags, nil, err
+	if f.enabled.v != nil && f.disabled.v != nil {
+		return nil, nil, nil, usageError{errors.New("--enabled and --disabled are mutually exclusive")}
 	}
-	a = &client.KeyAttributes{Enabled: sa.Enabled}
-	if sa.Expires != nil {
-		e := sa.Expires.Unix()
+	enabled := f.enabled.v
+	if f.disabled.v != nil {
+		e := !*f.disabled.v
+		enabled = &e
+	}
+	if enabled == nil && f.expires.t == nil && f.notBefore.t == nil {
+		return ops, tags, nil, nil
+	}
+	a = &client.KeyAttributes{Enabled: enabled}
+	if f.expires.t != nil {
+		e := f.expires.t.Unix()
 		a.Expires = &e
 	}
-	if sa.NotBefore != nil {
-		n := sa.NotBefore.Unix()
+	if f.notBefore.t != nil {
+		n := f.notBefore.t.Unix()
 		a.NotBefore = &n
 	}
-	return f.ops, tags, a, nil
+	return ops, tags, a, nil
 }
 
+var (
+	keyTypes  = []string{"RSA", "EC", "oct", "RSA-HSM", "EC-HSM", "oct-HSM"}
+	keyCurves = []string{"P-256", "P-384", "P-521", "P-256K"}
+)
+
 func newKeyCreateCmd(s streams) *cobra.Command {
-	var kty, curve, protection string
-	var size int32
-	var f keyAttributeFlags
-	var p client.KeyCreateParameters
-	return newSecretOpCmd(s, secretOp{
+	var (
+		kty, curve, protection string
+		size                   int32
+		f                      keyAttributeFlags
+		p                      client.KeyCreateParameters
+	)
+	return newKeyOpCmd(s, secretOp{
 		use: "create", short: "Create a key, or a new version of it", target: byName, noID: true,
 		flags: func(cmd *cobra.Command) {
-			cmd.Flags().StringVar(&kty, "kty", "RSA", "key type: RSA, EC or oct")
-			cmd.Flags().Int32Var(&size, "size", 0, "RSA: 2048, 3072 or 4096; oct: 128, 192 or 256")
-			cmd.Flags().StringVar(&curve, "curve", "", "EC curve: P-256, P-384, P-521 or P-256K")
-			cmd.Flags().StringVar(&protection, "protection", "software", "software, or hsm (needs a PKCS#11 backend)")
+			fs := cmd.Flags()
+			fs.StringVar(&kty, "kty", "", "key type: RSA, EC or oct (default EC with --curve, else RSA)")
+			fs.Int32Var(&size, "size", 0, "key size in bits: RSA 2048, 3072 or 4096; oct 128, 192 or 256")
+			fs.StringVar(&curve, "curve", "", "EC curve: "+strings.Join(keyCurves, ", "))
+			fs.StringVar(&protection, "protection", "", "software (the default), or hsm, which this server refuses until it has an HSM backend")
 			f.bind(cmd, true)
 		},
 		prepare: func(cmd *cobra.Command) (err error) {
-			if protection, err = oneOf("--protection", protection, "software", "hsm"); err != nil {
+			if p, err = keyCreateParameters(cmd, kty, curve, protection, size); err != nil {
 				return err
-			}
-			p = client.KeyCreateParameters{Kty: kty, Curve: curve}
-			if protection == "hsm" {
-				p.Kty += "-HSM"
-			}
-			if size != 0 {
-				p.KeySize = &size
 			}
 			p.KeyOps, p.Tags, p.Attributes, err = f.read(cmd)
 			return err
 		},
 		runKeys: func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
-			b, err := c.CreateKey(ctx, t.name, p)
-			return keyResult(b, err)
+			return keyResult(c.CreateKey(ctx, t.name, p))
 		},
 	})
+}
+
+// keyCreateParameters checks --kty, --curve, --protection and --size as
+// az does: the type defaults to EC when a curve is given, and hsm
+// protection turns RSA into RSA-HSM.
+func keyCreateParameters(cmd *cobra.Command, kty, curve, protection string, size int32) (client.KeyCreateParameters, error) {
+	var p client.KeyCreateParameters
+	var err error
+	if curve != "" {
+		if p.Curve, err = canonical("--curve", curve, keyCurves); err != nil {
+			return p, err
+		}
+	}
+	switch {
+	case kty != "":
+		if p.Kty, err = canonical("--kty", kty, keyTypes); err != nil {
+			return p, err
+		}
+	case curve != "":
+		p.Kty = "EC"
+	default:
+		p.Kty = "RSA"
+	}
+	if protection != "" {
+		if protection, err = oneOf("--protection", protection, "software", "hsm"); err != nil {
+			return p, err
+		}
+	}
+	hsm := strings.HasSuffix(p.Kty, "-HSM")
+	switch {
+	case protection == "hsm" && !hsm:
+		p.Kty += "-HSM"
+	case protection == "software" && hsm:
+		return p, usageError{fmt.Errorf("--kty %s is not a software key type; omit --protection", p.Kty)}
+	}
+	if cmd.Flags().Changed("size") {
+		if size <= 0 {
+			return p, usageError{fmt.Errorf("--size must be positive, got %d", size)}
+		}
+		p.KeySize = &size
+	}
+	return p, nil
 }
 
 func keyResult(b client.KeyBundle, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return keyView(b), nil
+	return keyView(b, false), nil
 }
 
 func newKeyImportCmd(s streams) *cobra.Command {
-	var pemFile string
-	var f keyAttributeFlags
-	var p client.KeyImportParameters
-	return newSecretOpCmd(s, secretOp{
-		use: "import", short: "Import a private key from a PEM file (PKCS#8, PKCS#1 or SEC 1, unencrypted)", target: byName, noID: true,
+	var (
+		pemFile, pemString, protection string
+		f                              keyAttributeFlags
+		p                              client.KeyImportParameters
+	)
+	return newKeyOpCmd(s, secretOp{
+		use: "import", short: "Import a private key from PEM (PKCS#8, PKCS#1 or SEC 1, unencrypted)", target: byName, noID: true,
 		flags: func(cmd *cobra.Command) {
-			cmd.Flags().StringVar(&pemFile, "pem-file", "", "PEM file holding the private key")
+			fs := cmd.Flags()
+			fs.StringVar(&pemFile, "pem-file", "", "PEM file holding the private key (RSA or EC), unencrypted")
+			fs.StringVar(&pemString, "pem-string", "", "the PEM text of the private key, instead of --pem-file")
+			fs.StringVar(&protection, "protection", "", "software (the default), or hsm, which this server refuses until it has an HSM backend")
 			f.bind(cmd, true)
 		},
 		prepare: func(cmd *cobra.Command) (err error) {
-			if pemFile == "" {
-				return usageError{errors.New("--pem-file is required")}
+			var data []byte
+			switch {
+			case pemFile != "" && pemString != "":
+				return usageError{errors.New("--pem-file and --pem-string are mutually exclusive")}
+			case pemFile != "":
+				if data, err = os.ReadFile(pemFile); err != nil {
+					return err
+				}
+			case pemString != "":
+				data = []byte(pemString)
+			default:
+				return usageError{errors.New("one of --pem-file or --pem-string is required")}
 			}
-			if p.Key, err = jwkFromPEM(pemFile); err != nil {
+			if protection != "" {
+				if protection, err = oneOf("--protection", protection, "software", "hsm"); err != nil {
+					return err
+				}
+				hsm := protection == "hsm"
+				p.HSM = &hsm
+			}
+			if p.Key, err = jwkFromPEM(data); err != nil {
 				return err
 			}
 			p.Key.KeyOps, p.Tags, p.Attributes, err = f.read(cmd)
 			return err
 		},
 		runKeys: func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
-			b, err := c.ImportKey(ctx, t.name, p)
-			return keyResult(b, err)
+			return keyResult(c.ImportKey(ctx, t.name, p))
 		},
 	})
 }
 
-// jwkFromPEM reads an unencrypted RSA or EC private key as a JWK.
-func jwkFromPEM(path string) (client.JSONWebKey, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return client.JSONWebKey{}, err
-	}
-	block, _ := pem.Decode(raw)
-	if block == nil {
-		return client.JSONWebKey{}, fmt.Errorf("%s holds no PEM block", path)
-	}
-	var key any
-	if key, err = x509.ParsePKCS8PrivateKey(block.Bytes); err != nil {
-		if key, err = x509.ParsePKCS1PrivateKey(block.Bytes); err != nil {
-			if key, err = x509.ParseECPrivateKey(block.Bytes); err != nil {
-				return client.JSONWebKey{}, fmt.Errorf("%s: not an unencrypted RSA or EC private key", path)
-			}
-		}
-	}
-	switch k := key.(type) {
-	case *rsa.PrivateKey:
-		k.Precompute()
-		return client.JSONWebKey{Kty: "RSA", N: k.N.Bytes(), E: big.NewInt(int64(k.E)).Bytes(), D: k.D.Bytes(),
-			P: k.Primes[0].Bytes(), Q: k.Primes[1].Bytes(), DP: k.Precomputed.Dp.Bytes(), DQ: k.Precomputed.Dq.Bytes(),
-			QI: k.Precomputed.Qinv.Bytes()}, nil
-	case *ecdsa.PrivateKey:
-		n := (k.Curve.Params().BitSize + 7) / 8
-		pub, err := k.PublicKey.Bytes()
-		if err != nil {
-			return client.JSONWebKey{}, err
-		}
-		d, err := k.Bytes()
-		if err != nil {
-			return client.JSONWebKey{}, err
-		}
-		return client.JSONWebKey{Kty: "EC", Crv: k.Curve.Params().Name, X: pub[1 : 1+n], Y: pub[1+n:], D: d}, nil
-	}
-	return client.JSONWebKey{}, fmt.Errorf("%s: unsupported key type %T", path, key)
-}
-
 func newKeyShowCmd(s streams) *cobra.Command {
-	return newSecretOpCmd(s, secretOp{
-		use: "show", short: "Show a key version's public key and attributes", target: byVersion, noID: true,
+	return newKeyOpCmd(s, secretOp{
+		use: "show", short: "Show a key version's public key and attributes", target: byVersion,
 		runKeys: func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
 			return keyResult(c.GetKey(ctx, t.name, t.version))
 		},
@@ -224,10 +293,12 @@ func newKeyShowCmd(s streams) *cobra.Command {
 }
 
 func newKeySetAttributesCmd(s streams) *cobra.Command {
-	var f keyAttributeFlags
-	var p client.KeyUpdateParameters
-	return newSecretOpCmd(s, secretOp{
-		use: "set-attributes", short: "Change a key version's permitted operations, attributes or tags", target: byVersion, noID: true,
+	var (
+		f keyAttributeFlags
+		p client.KeyUpdateParameters
+	)
+	return newKeyOpCmd(s, secretOp{
+		use: "set-attributes", short: "Change a key version's permitted operations, attributes or tags", target: byVersion,
 		flags: func(cmd *cobra.Command) { f.bind(cmd, false) },
 		prepare: func(cmd *cobra.Command) (err error) {
 			p.KeyOps, p.Tags, p.Attributes, err = f.read(cmd)
@@ -239,38 +310,53 @@ func newKeySetAttributesCmd(s streams) *cobra.Command {
 	})
 }
 
+// keySimpleOps are the subcommands that take only a key name.
+var keySimpleOps = map[string]struct {
+	short string
+	run   func(c *client.KeysClient, ctx context.Context, name string) (client.KeyBundle, error)
+}{
+	"delete":       {"Delete a key with all its versions (it can be recovered until purged)", (*client.KeysClient).DeleteKey},
+	"show-deleted": {"Show a deleted key", (*client.KeysClient).GetDeletedKey},
+	"recover":      {"Recover a deleted key with all its versions", (*client.KeysClient).RecoverDeletedKey},
+	"rotate":       {"Create a new version of a key with the same type, size and operations", (*client.KeysClient).RotateKey},
+	"purge": {"Permanently delete a deleted key", func(c *client.KeysClient, ctx context.Context, name string) (client.KeyBundle, error) {
+		return client.KeyBundle{}, c.PurgeDeletedKey(ctx, name)
+	}},
+}
+
 func newKeySimpleCmd(s streams, use string) *cobra.Command {
-	run := map[string]func(*client.KeysClient, context.Context, string) (client.KeyBundle, error){
-		"delete": (*client.KeysClient).DeleteKey, "show-deleted": (*client.KeysClient).GetDeletedKey,
-		"recover": (*client.KeysClient).RecoverDeletedKey, "rotate": (*client.KeysClient).RotateKey,
-		"purge": func(c *client.KeysClient, ctx context.Context, name string) (client.KeyBundle, error) {
-			return client.KeyBundle{}, c.PurgeDeletedKey(ctx, name)
-		},
-	}[use]
-	short := map[string]string{"delete": "Delete a key (soft delete: recoverable until purged)", "show-deleted": "Show a deleted key",
-		"recover": "Recover a deleted key", "purge": "Permanently delete a deleted key", "rotate": "Create a new version of a key with the same parameters"}[use]
-	return newSecretOpCmd(s, secretOp{
-		use: use, short: short, target: byName, noID: true,
+	op := keySimpleOps[use]
+	return newKeyOpCmd(s, secretOp{
+		use: use, short: op.short, target: byName,
 		runKeys: func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
-			b, err := run(c, ctx, t.name)
+			b, err := op.run(c, ctx, t.name)
 			if err != nil || use == "purge" {
 				return nil, err
 			}
-			return keyView(b), nil
+			return keyView(b, use == "delete" || use == "show-deleted"), nil
 		},
 	})
 }
 
 func newKeyListCmd(s streams, use string) *cobra.Command {
-	var m maxResultsFlag
+	var (
+		m              maxResultsFlag
+		includeManaged bool
+	)
 	target := vaultOnly
 	if use == "list-versions" {
 		target = byName
 	}
-	return newSecretOpCmd(s, secretOp{
-		use: use, short: map[string]string{"list": "List keys", "list-versions": "List a key's versions", "list-deleted": "List deleted keys"}[use],
-		target: target, noID: true,
-		flags:   m.bind,
+	return newKeyOpCmd(s, secretOp{
+		use:    use,
+		short:  map[string]string{"list": "List the keys of a vault", "list-versions": "List the versions of a key", "list-deleted": "List the deleted keys of a vault"}[use],
+		target: target,
+		flags: func(cmd *cobra.Command) {
+			m.bind(cmd)
+			if use == "list" {
+				cmd.Flags().BoolVar(&includeManaged, "include-managed", false, "include the keys of certificates")
+			}
+		},
 		prepare: m.check,
 		runKeys: func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
 			seq := c.ListKeys(ctx, m.options())
@@ -280,23 +366,66 @@ func newKeyListCmd(s streams, use string) *cobra.Command {
 			case "list-deleted":
 				seq = c.ListDeletedKeys(ctx, m.options())
 			}
-			return collect(seq, m.n, keyView)
+			out := []any{}
+			for item, err := range seq {
+				if err != nil {
+					return nil, err
+				}
+				if use == "list" && item.Managed && !includeManaged {
+					continue
+				}
+				out = append(out, keyItemView(item, use == "list-deleted"))
+				if m.n > 0 && len(out) == m.n {
+					break
+				}
+			}
+			return out, nil
 		},
 	})
 }
 
+// checkNewFile fails early when path exists: backup and download never
+// overwrite a file.
+func checkNewFile(path string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%s already exists; it is not overwritten", path)
+	}
+	return nil
+}
+
+// writeNewFile writes data to a file that must not exist yet (mode 0600).
+func writeNewFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s already exists; it is not overwritten", path)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
 func newKeyBackupCmd(s streams) *cobra.Command {
 	var file string
-	return newSecretOpCmd(s, secretOp{
-		use: "backup", short: "Back up every version of a key to a file", target: byName, noID: true,
+	return newKeyOpCmd(s, secretOp{
+		use: "backup", short: "Back up every version of a key to a file", target: byName,
 		flags: func(cmd *cobra.Command) {
-			cmd.Flags().StringVarP(&file, "file", "f", "", "file to write (must not exist)")
+			cmd.Flags().StringVarP(&file, "file", "f", "", "file to write the backup blob to; must not exist")
 		},
 		prepare: func(*cobra.Command) error {
-			if file == "" {
-				return usageError{errors.New("--file is required")}
+			if err := requireFlag("--file", file); err != nil {
+				return err
 			}
-			return nil
+			return checkNewFile(file)
 		},
 		runKeys: func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
 			blob, err := c.BackupKey(ctx, t.name)
@@ -308,36 +437,26 @@ func newKeyBackupCmd(s streams) *cobra.Command {
 	})
 }
 
-// writeNewFile writes data to a file that must not exist yet (mode 0600).
-func writeNewFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	return f.Close()
-}
-
 func newKeyRestoreCmd(s streams) *cobra.Command {
-	var file string
-	return newSecretOpCmd(s, secretOp{
-		use: "restore", short: "Restore a key from a backup file", target: vaultOnly, noID: true,
-		flags: func(cmd *cobra.Command) { cmd.Flags().StringVarP(&file, "file", "f", "", "backup file") },
-		prepare: func(*cobra.Command) error {
-			if file == "" {
-				return usageError{errors.New("--file is required")}
+	var (
+		file string
+		blob []byte
+	)
+	return newKeyOpCmd(s, secretOp{
+		use: "restore", short: "Restore a key from a backup file", target: vaultOnly,
+		flags: func(cmd *cobra.Command) {
+			cmd.Flags().StringVarP(&file, "file", "f", "", "backup file written by key backup")
+		},
+		prepare: func(*cobra.Command) (err error) {
+			if err = requireFlag("--file", file); err != nil {
+				return err
 			}
-			return nil
+			if blob, err = os.ReadFile(file); err == nil && len(blob) == 0 {
+				err = fmt.Errorf("%s is empty", file)
+			}
+			return err
 		},
 		runKeys: func(ctx context.Context, c *client.KeysClient, _ secretTarget) (any, error) {
-			blob, err := os.ReadFile(file)
-			if err != nil {
-				return nil, err
-			}
 			return keyResult(c.RestoreKey(ctx, blob))
 		},
 	})
@@ -345,46 +464,31 @@ func newKeyRestoreCmd(s streams) *cobra.Command {
 
 func newKeyDownloadCmd(s streams) *cobra.Command {
 	var file, encoding string
-	return newSecretOpCmd(s, secretOp{
-		use: "download", short: "Write a key version's public key to a file (PEM or DER)", target: byVersion, noID: true,
+	return newKeyOpCmd(s, secretOp{
+		use: "download", short: "Write a key version's public key to a file (PEM or DER SubjectPublicKeyInfo)", target: byVersion,
 		flags: func(cmd *cobra.Command) {
-			cmd.Flags().StringVarP(&file, "file", "f", "", "file to write (must not exist)")
+			cmd.Flags().StringVarP(&file, "file", "f", "", "file to write; must not exist")
 			cmd.Flags().StringVarP(&encoding, "encoding", "e", "PEM", "PEM or DER")
 		},
 		prepare: func(*cobra.Command) (err error) {
-			if file == "" {
-				return usageError{errors.New("--file is required")}
+			if err = requireFlag("--file", file); err != nil {
+				return err
 			}
-			encoding, err = oneOf("--encoding", encoding, "pem", "der")
-			return err
+			if encoding, err = canonical("--encoding", encoding, []string{"PEM", "DER"}); err != nil {
+				return err
+			}
+			return checkNewFile(file)
 		},
 		runKeys: func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
 			b, err := c.GetKey(ctx, t.name, t.version)
 			if err != nil {
 				return nil, err
 			}
-			der, err := publicKeyDER(b.Key)
+			data, err := encodePublicKey(b.Key, encoding)
 			if err != nil {
 				return nil, err
 			}
-			if encoding == "pem" {
-				der = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-			}
-			return nil, writeNewFile(file, der)
+			return nil, writeNewFile(file, data)
 		},
 	})
-}
-
-// publicKeyDER encodes a JWK's public key as SubjectPublicKeyInfo.
-func publicKeyDER(k *client.JSONWebKey) ([]byte, error) {
-	if k == nil {
-		return nil, errors.New("the answer holds no key")
-	}
-	switch {
-	case strings.HasPrefix(k.Kty, "RSA"):
-		return x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: new(big.Int).SetBytes(k.N), E: int(new(big.Int).SetBytes(k.E).Int64())})
-	case strings.HasPrefix(k.Kty, "EC"):
-		return ecPublicDER(k)
-	}
-	return nil, fmt.Errorf("%s keys have no public key to download", k.Kty)
 }

@@ -2,169 +2,194 @@ package cli
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/x509"
-	"encoding/asn1"
 	"encoding/base64"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/keyhaven/keyhaven/pkg/client"
 )
 
-// ecPublicDER encodes an EC JWK as SubjectPublicKeyInfo; secp256k1 is not
-// in crypto/x509, so its structure is written directly.
-func ecPublicDER(k *client.JSONWebKey) ([]byte, error) {
-	point := append(append([]byte{4}, k.X...), k.Y...)
-	curves := map[string]elliptic.Curve{"P-256": elliptic.P256(), "P-384": elliptic.P384(), "P-521": elliptic.P521()}
-	if c, ok := curves[k.Crv]; ok {
-		pub, err := ecdsa.ParseUncompressedPublicKey(c, point)
-		if err != nil {
-			return nil, err
-		}
-		return x509.MarshalPKIXPublicKey(pub)
-	}
-	if k.Crv != "P-256K" {
-		return nil, fmt.Errorf("unsupported curve %q", k.Crv)
-	}
-	type algorithm struct{ Algorithm, Curve asn1.ObjectIdentifier }
-	return asn1.Marshal(struct {
-		Alg algorithm
-		Key asn1.BitString
-	}{algorithm{asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}, asn1.ObjectIdentifier{1, 3, 132, 0, 10}},
-		asn1.BitString{Bytes: point, BitLength: 8 * len(point)}})
+// The algorithms of the spec (JsonWebKeyEncryptionAlgorithm and
+// JsonWebKeySignatureAlgorithm); --algorithm takes them in any case.
+var (
+	encryptionAlgorithms = []string{"RSA-OAEP", "RSA-OAEP-256", "RSA1_5", "A128GCM", "A192GCM", "A256GCM",
+		"A128KW", "A192KW", "A256KW", "A128CBC", "A192CBC", "A256CBC", "A128CBCPAD", "A192CBCPAD", "A256CBCPAD",
+		"CKM_AES_KEY_WRAP", "CKM_AES_KEY_WRAP_PAD"}
+	signatureAlgorithms = []string{"PS256", "PS384", "PS512", "RS256", "RS384", "RS512", "HS256", "HS384", "HS512",
+		"RSNULL", "ES256", "ES384", "ES512", "ES256K"}
+)
+
+// cryptoFlags are the flags of encrypt, decrypt, wrap, unwrap, sign and
+// verify.
+type cryptoFlags struct {
+	alg, value, dataType, digest, signature, iv, aad, tag string
 }
 
-// newKeyCryptoCmd is encrypt, decrypt, wrap, unwrap, sign or verify. Binary
-// inputs and outputs are base64 as in az; encrypt takes plain text unless
-// --data-type base64.
+var cryptoShort = map[string]string{
+	"encrypt": "Encrypt data with a key",
+	"decrypt": "Decrypt data with a key",
+	"wrap":    "Wrap (encrypt) a key with a key; keyhaven's own, az has no such command",
+	"unwrap":  "Unwrap (decrypt) a key with a key; keyhaven's own, az has no such command",
+	"sign":    "Sign a digest with a key",
+	"verify":  "Verify a signature over a digest",
+}
+
+func (f *cryptoFlags) bind(cmd *cobra.Command, op string) {
+	fs := cmd.Flags()
+	switch op {
+	case "sign", "verify":
+		fs.StringVarP(&f.alg, "algorithm", "a", "", "signature algorithm: "+strings.Join(signatureAlgorithms, ", "))
+		fs.StringVar(&f.digest, "digest", "", "the digest to sign or verify, base64; hash the data yourself with the algorithm's hash (SHA-256 for RS256, PS256, ES256, ES256K)")
+		if op == "verify" {
+			fs.StringVar(&f.signature, "signature", "", "the signature, base64")
+		}
+		return
+	}
+	fs.StringVarP(&f.alg, "algorithm", "a", "", "algorithm: "+strings.Join(encryptionAlgorithms, ", "))
+	switch op {
+	case "encrypt":
+		fs.StringVar(&f.value, "value", "", "the data to encrypt: base64, or text with --data-type plaintext")
+		fs.StringVar(&f.dataType, "data-type", "base64", "how --value is given: base64 or plaintext (UTF-8 text)")
+		fs.StringVar(&f.iv, "iv", "", "initialization vector, hex (AES-CBC; AES-GCM chooses its own)")
+		fs.StringVar(&f.aad, "aad", "", "additional authenticated data, hex (AES-GCM)")
+	case "decrypt":
+		fs.StringVar(&f.value, "value", "", "the ciphertext, base64 (the result of key encrypt)")
+		fs.StringVar(&f.dataType, "data-type", "base64", "how to print the result: base64, or plaintext (UTF-8 text)")
+		fs.StringVar(&f.iv, "iv", "", "initialization vector, hex (AES-GCM, AES-CBC)")
+		fs.StringVar(&f.aad, "aad", "", "additional authenticated data, hex (AES-GCM)")
+		fs.StringVar(&f.tag, "tag", "", "authentication tag, hex (AES-GCM)")
+	case "wrap":
+		fs.StringVar(&f.value, "value", "", "the key to wrap, base64")
+	case "unwrap":
+		fs.StringVar(&f.value, "value", "", "the wrapped key, base64 (the result of key wrap)")
+	}
+}
+
+// params validates the flags into a request body.
+func (f *cryptoFlags) params(cmd *cobra.Command, op string) (p client.KeyOperationParameters, digest []byte, err error) {
+	algs := encryptionAlgorithms
+	if op == "sign" || op == "verify" {
+		algs = signatureAlgorithms
+	}
+	if f.alg == "" {
+		return p, nil, usageError{errors.New("--algorithm is required")}
+	}
+	if p.Algorithm, err = canonical("--algorithm", f.alg, algs); err != nil {
+		return p, nil, err
+	}
+	fs := cmd.Flags()
+	switch op {
+	case "sign", "verify":
+		if digest, err = b64Flag(fs.Changed("digest"), "--digest", f.digest); err != nil {
+			return p, nil, err
+		}
+		if op == "sign" {
+			p.Value = digest
+		} else if p.Value, err = b64Flag(fs.Changed("signature"), "--signature", f.signature); err != nil {
+			return p, nil, err
+		}
+		return p, digest, nil
+	}
+	if op == "encrypt" || op == "decrypt" {
+		if f.dataType, err = oneOf("--data-type", f.dataType, "base64", "plaintext"); err != nil {
+			return p, nil, err
+		}
+	}
+	if op == "encrypt" && f.dataType == "plaintext" {
+		if !fs.Changed("value") {
+			return p, nil, usageError{errors.New("--value is required")}
+		}
+		p.Value = []byte(f.value)
+	} else if p.Value, err = b64Flag(fs.Changed("value"), "--value", f.value); err != nil {
+		return p, nil, err
+	}
+	if p.IV, err = hexFlag("--iv", f.iv); err != nil {
+		return p, nil, err
+	}
+	if p.AAD, err = hexFlag("--aad", f.aad); err != nil {
+		return p, nil, err
+	}
+	p.Tag, err = hexFlag("--tag", f.tag)
+	return p, nil, err
+}
+
+// newKeyCryptoCmd is encrypt, decrypt, wrap, unwrap, sign or verify.
 func newKeyCryptoCmd(s streams, op string) *cobra.Command {
-	var alg, value, dataType, digest, signature, iv, aad, tag string
-	short := map[string]string{"encrypt": "Encrypt data with a key", "decrypt": "Decrypt data with a key",
-		"wrap": "Wrap a key with a key", "unwrap": "Unwrap a key with a key", "sign": "Sign a digest with a key",
-		"verify": "Verify a signature over a digest"}[op]
-	var p client.KeyOperationParameters
-	var vp client.KeyVerifyParameters
-	return newSecretOpCmd(s, secretOp{
-		use: op, short: short, target: byVersion, noID: true,
-		flags: func(cmd *cobra.Command) {
-			fs := cmd.Flags()
-			fs.StringVarP(&alg, "algorithm", "a", "", "algorithm, e.g. RSA-OAEP-256, A256GCM, RS256, ES256, A256KW")
-			switch op {
-			case "sign", "verify":
-				fs.StringVar(&digest, "digest", "", "the digest, base64")
-				if op == "verify" {
-					fs.StringVar(&signature, "signature", "", "the signature, base64")
-				}
-			default:
-				fs.StringVar(&value, "value", "", "the data, base64 (encrypt: plain text unless --data-type base64)")
-				fs.StringVar(&iv, "iv", "", "initialization vector, base64 (AES-GCM, AES-CBC)")
-				fs.StringVar(&aad, "aad", "", "additional authenticated data, base64 (AES-GCM)")
-				if op == "decrypt" {
-					fs.StringVar(&tag, "tag", "", "authentication tag, base64 (AES-GCM)")
-				}
-				if op == "encrypt" {
-					fs.StringVar(&dataType, "data-type", "plaintext", "plaintext or base64")
-				}
-			}
-		},
-		prepare: func(*cobra.Command) error {
-			if alg == "" {
-				return usageError{errors.New("--algorithm is required")}
-			}
-			var err error
-			if op == "sign" || op == "verify" {
-				vp.Algorithm = alg
-				if vp.Digest, err = b64Flag("--digest", digest, true); err != nil {
-					return err
-				}
-				p = client.KeyOperationParameters{Algorithm: alg, Value: vp.Digest}
-				vp.Signature, err = b64Flag("--signature", signature, op == "verify")
-				return err
-			}
-			p.Algorithm = alg
-			if op == "encrypt" && dataType != "base64" {
-				if dataType != "plaintext" {
-					return usageError{errors.New("--data-type must be plaintext or base64")}
-				}
-				p.Value = []byte(value)
-			} else if p.Value, err = b64Flag("--value", value, true); err != nil {
-				return err
-			}
-			if p.IV, err = b64Flag("--iv", iv, false); err != nil {
-				return err
-			}
-			if p.AAD, err = b64Flag("--aad", aad, false); err != nil {
-				return err
-			}
-			p.Tag, err = b64Flag("--tag", tag, false)
+	var (
+		f      cryptoFlags
+		p      client.KeyOperationParameters
+		digest []byte
+	)
+	return newKeyOpCmd(s, secretOp{
+		use: op, short: cryptoShort[op], target: byVersion,
+		flags: func(cmd *cobra.Command) { f.bind(cmd, op) },
+		prepare: func(cmd *cobra.Command) (err error) {
+			p, digest, err = f.params(cmd, op)
 			return err
 		},
 		runKeys: func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
-			if op == "verify" {
-				ok, err := c.Verify(ctx, t.name, t.version, vp)
+			switch op {
+			case "verify":
+				ok, err := c.Verify(ctx, t.name, t.version, client.KeyVerifyParameters{Algorithm: p.Algorithm, Digest: digest, Signature: p.Value})
 				if err != nil {
 					return nil, err
 				}
-				return map[string]any{"isValid": ok}, nil
+				keyID := t.vaultURL + "/keys/" + t.name
+				if t.version != "" {
+					keyID += "/" + t.version
+				}
+				return map[string]any{"algorithm": p.Algorithm, "isValid": ok, "keyId": keyID}, nil
+			case "sign":
+				r, err := c.Sign(ctx, t.name, t.version, client.KeySignParameters{Algorithm: p.Algorithm, Value: p.Value})
+				if err != nil {
+					return nil, err
+				}
+				return map[string]any{"algorithm": p.Algorithm, "keyId": orNil(r.Kid), "signature": b64(r.Value)}, nil
 			}
-			path := map[string]string{"wrap": "wrapkey", "unwrap": "unwrapkey"}[op]
-			if path == "" {
-				path = op
-			}
-			r, err := c.Do(ctx, t.name, t.version, path, p)
+			do := map[string]func(context.Context, string, string, client.KeyOperationParameters) (client.KeyOperationResult, error){
+				"encrypt": c.Encrypt, "decrypt": c.Decrypt, "wrap": c.WrapKey, "unwrap": c.UnwrapKey,
+			}[op]
+			r, err := do(ctx, t.name, t.version, p)
 			if err != nil {
 				return nil, err
 			}
-			return cryptoView(op, alg, r), nil
+			return cryptoView(op, p.Algorithm, f.dataType, r)
 		},
 	})
 }
 
-// cryptoView prints results as az does: kid, result (base64) and algorithm;
-// sign calls its result "signature".
-func cryptoView(op, alg string, r client.KeyOperationResult) map[string]any {
-	out := map[string]any{"kid": r.Kid, "algorithm": alg}
-	field := "result"
-	if op == "sign" {
-		field = "signature"
-	}
-	out[field] = base64.StdEncoding.EncodeToString(r.Value)
-	if op == "decrypt" && isPrintable(r.Value) {
-		out["plaintext"] = string(r.Value)
-	}
-	for k, v := range map[string][]byte{"iv": r.IV, "tag": r.Tag, "aad": r.AAD} {
-		if len(v) > 0 {
-			out[k] = base64.StdEncoding.EncodeToString(v)
+// cryptoView prints a result as az does: encrypt {kid, result (base64),
+// algorithm, iv, tag, aad (hex)}, decrypt {kid, result, algorithm} with the
+// result in base64 or, with --data-type plaintext, as text. wrap and unwrap
+// print like decrypt with a base64 result.
+func cryptoView(op, alg, dataType string, r client.KeyOperationResult) (map[string]any, error) {
+	out := map[string]any{"algorithm": alg, "kid": orNil(r.Kid), "result": base64.StdEncoding.EncodeToString(r.Value)}
+	switch op {
+	case "encrypt":
+		out["iv"], out["tag"], out["aad"] = hexOrNil(r.IV), hexOrNil(r.Tag), hexOrNil(r.AAD)
+	case "decrypt":
+		if dataType == "plaintext" {
+			if !utf8.Valid(r.Value) {
+				return nil, errors.New("the decrypted data is not UTF-8 text; use --data-type base64")
+			}
+			out["result"] = string(r.Value)
 		}
 	}
-	return out
+	return out, nil
 }
 
-func isPrintable(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c > 0x7e {
-			return false
-		}
+// b64Flag decodes a required base64 flag: the standard or the URL-safe
+// alphabet, padded or not. An empty value is allowed (no bytes).
+func b64Flag(given bool, flag, v string) ([]byte, error) {
+	if !given {
+		return nil, usageError{fmt.Errorf("%s is required", flag)}
 	}
-	return len(b) > 0
-}
-
-// b64Flag decodes a base64 (standard or URL alphabet, padded or not) flag.
-func b64Flag(flag, v string, required bool) ([]byte, error) {
-	if v == "" {
-		if required {
-			return nil, usageError{fmt.Errorf("%s is required", flag)}
-		}
-		return nil, nil
-	}
-	v = strings.TrimRight(v, "=")
+	v = strings.TrimRight(strings.TrimSpace(v), "=")
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(v); err == nil {
 			return b, nil
@@ -173,14 +198,29 @@ func b64Flag(flag, v string, required bool) ([]byte, error) {
 	return nil, usageError{fmt.Errorf("%s is not base64", flag)}
 }
 
+// hexFlag decodes an optional hex flag, as az reads --iv, --aad and --tag.
+func hexFlag(flag, v string) ([]byte, error) {
+	if v == "" {
+		return nil, nil
+	}
+	b, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(v), "0x"))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s is not hex", flag)}
+	}
+	return b, nil
+}
+
 func newKeyRandomCmd(s streams) *cobra.Command {
 	var count int
-	return newSecretOpCmd(s, secretOp{
-		use: "random", short: "Get random bytes from the server (base64)", target: vaultOnly, noID: true,
-		flags: func(cmd *cobra.Command) { cmd.Flags().IntVar(&count, "count", 32, "how many bytes, 1-128") },
-		prepare: func(*cobra.Command) error {
+	return newKeyOpCmd(s, secretOp{
+		use: "random", short: "Get random bytes from the server's generator (base64)", target: vaultOnly,
+		flags: func(cmd *cobra.Command) { cmd.Flags().IntVar(&count, "count", 0, "how many bytes, 1-128 (required)") },
+		prepare: func(cmd *cobra.Command) error {
+			if !cmd.Flags().Changed("count") {
+				return usageError{errors.New("--count is required")}
+			}
 			if count < 1 || count > 128 {
-				return usageError{errors.New("--count must be between 1 and 128")}
+				return usageError{fmt.Errorf("--count must be between 1 and 128, got %d", count)}
 			}
 			return nil
 		},
@@ -192,38 +232,4 @@ func newKeyRandomCmd(s streams) *cobra.Command {
 			return map[string]any{"value": base64.StdEncoding.EncodeToString(b)}, nil
 		},
 	})
-}
-
-func newKeyRotationPolicyCmd(s streams) *cobra.Command {
-	cmd := &cobra.Command{Use: "rotation-policy", Short: "Show or update a key's rotation policy"}
-	show := newSecretOpCmd(s, secretOp{
-		use: "show", short: "Show a key's rotation policy", target: byName, noID: true,
-		runKeys: func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
-			return c.GetKeyRotationPolicy(ctx, t.name)
-		},
-	})
-	var value string
-	var policy client.KeyRotationPolicy
-	update := newSecretOpCmd(s, secretOp{
-		use: "update", short: "Replace a key's rotation policy (--value JSON, or @FILE)", target: byName, noID: true,
-		flags: func(cmd *cobra.Command) { cmd.Flags().StringVar(&value, "value", "", "the policy as JSON, or @FILE") },
-		prepare: func(*cobra.Command) error {
-			raw := []byte(value)
-			if path, ok := strings.CutPrefix(value, "@"); ok {
-				var err error
-				if raw, err = os.ReadFile(path); err != nil {
-					return err
-				}
-			}
-			if err := json.Unmarshal(raw, &policy); err != nil {
-				return usageError{fmt.Errorf("--value is not a rotation policy: %v", err)}
-			}
-			return nil
-		},
-		runKeys: func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
-			return c.UpdateKeyRotationPolicy(ctx, t.name, policy)
-		},
-	})
-	cmd.AddCommand(show, update)
-	return cmd
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,10 @@ type secretOp struct {
 	run func(ctx context.Context, c *client.SecretsClient, t secretTarget) (any, error)
 	// runKeys, when set instead of run, performs a keys operation.
 	runKeys func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error)
+	// object is what --name, --version and --id address ("secret" when
+	// empty); parseID parses --id (client.ParseSecretID when nil).
+	object  string
+	parseID func(id string) (vaultURL, name, version string, err error)
 }
 
 // secretTarget is the vault, secret name and version a command acts on.
@@ -74,14 +79,15 @@ func (f *commonFlags) bind(cmd *cobra.Command, op secretOp) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.vaultName, "vault-name", "", "vault name: the vault is https://NAME.$KEYHAVEN_DNS_SUFFIX (default suffix vault.localhost)")
 	fs.StringVar(&f.vaultURL, "vault-url", "", "vault URL, e.g. https://dev.vault.localhost:8443 (default $KEYHAVEN_VAULT_URL)")
+	obj := cmp.Or(op.object, "secret")
 	if op.target != vaultOnly {
-		fs.StringVarP(&f.name, "name", "n", "", "secret name")
+		fs.StringVarP(&f.name, "name", "n", "", obj+" name")
 		if !op.noID {
-			fs.StringVar(&f.id, "id", "", "secret id, https://VAULT/secrets/NAME[/VERSION], instead of the vault, --name and --version")
+			fs.StringVar(&f.id, "id", "", obj+" id, https://VAULT/"+obj+"s/NAME[/VERSION], instead of the vault, --name and --version")
 		}
 	}
 	if op.target == byVersion {
-		fs.StringVarP(&f.version, "version", "v", "", "secret version (default: the latest)")
+		fs.StringVarP(&f.version, "version", "v", "", obj+" version (default: the latest)")
 	}
 	fs.StringVarP(&f.output, "output", "o", "json", "output format: json, jsonc, table, tsv or none")
 	fs.StringVar(&f.query, "query", "", "JMESPath query applied to the result before formatting")
@@ -154,7 +160,11 @@ func (f *commonFlags) targetFromID(op secretOp) (secretTarget, error) {
 	if f.vaultName != "" || f.vaultURL != "" || f.name != "" || f.version != "" {
 		return secretTarget{}, usageError{errors.New("--id cannot be combined with --vault-name, --vault-url, --name or --version")}
 	}
-	vault, name, version, err := client.ParseSecretID(f.id)
+	parse := client.ParseSecretID
+	if op.parseID != nil {
+		parse = op.parseID
+	}
+	vault, name, version, err := parse(f.id)
 	if err != nil {
 		return secretTarget{}, usageError{fmt.Errorf("--id: %w", err)}
 	}

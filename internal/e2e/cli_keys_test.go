@@ -35,8 +35,8 @@ func TestCLIKeys(t *testing.T) {
 				t.Fatalf("openssl: %v %s", err, out)
 			}
 		}
-		ct := strings.TrimSpace(c.ok(t, "key", "encrypt", "-n", "cli-rsa", "-a", "RSA-OAEP-256", "--value", "cli plaintext", "--query", "result", "-o", "tsv").stdout)
-		if pt := strings.TrimSpace(c.ok(t, "key", "decrypt", "-n", "cli-rsa", "-a", "RSA-OAEP-256", "--value", ct, "--query", "plaintext", "-o", "tsv").stdout); pt != "cli plaintext" {
+		ct := strings.TrimSpace(c.ok(t, "key", "encrypt", "-n", "cli-rsa", "-a", "RSA-OAEP-256", "--value", "cli plaintext", "--data-type", "plaintext", "--query", "result", "-o", "tsv").stdout)
+		if pt := strings.TrimSpace(c.ok(t, "key", "decrypt", "-n", "cli-rsa", "-a", "RSA-OAEP-256", "--value", ct, "--data-type", "plaintext", "--query", "result", "-o", "tsv").stdout); pt != "cli plaintext" {
 			t.Fatalf("decrypt printed %q", pt)
 		}
 		c.ok(t, "key", "rotate", "-n", "cli-rsa", "-o", "none")
@@ -53,7 +53,7 @@ func TestCLIKeys(t *testing.T) {
 		c.fails(t, 2, []string{"--algorithm"}, "key", "sign", "-n", "cli-rsa", "--digest", digest)
 		c.fails(t, 2, []string{"--digest"}, "key", "sign", "-n", "cli-rsa", "-a", "RS256", "--digest", "!!")
 		c.fails(t, 2, []string{"--count"}, "key", "random", "--count", "0")
-		if v := cliObject(t, c.ok(t, "key", "random", "--count", "16"))["value"].(string); len(v) != 24 {
+		if v, _ := cliObject(t, c.ok(t, "key", "random", "--count", "16"))["value"].(string); len(v) != 24 {
 			t.Fatalf("random: %q", v)
 		}
 	})

@@ -59,6 +59,8 @@ type JSONWebKey struct {
 	Crv    string    `json:"crv,omitempty"`
 	X      Base64URL `json:"x,omitempty"`
 	Y      Base64URL `json:"y,omitempty"`
+	// T is the protected key of a BYOK import ("key_hsm" on the wire).
+	T Base64URL `json:"key_hsm,omitempty"`
 }
 
 // KeyAttributes are a key version's attributes; times are Unix seconds.
@@ -71,6 +73,25 @@ type KeyAttributes struct {
 	RecoverableDays *int32 `json:"recoverableDays,omitempty"`
 	RecoveryLevel   string `json:"recoveryLevel,omitempty"`
 	Exportable      *bool  `json:"exportable,omitempty"`
+	// HSMPlatform and Attestation are read-only and set for HSM keys only.
+	HSMPlatform string          `json:"hsmPlatform,omitempty"`
+	Attestation *KeyAttestation `json:"attestation,omitempty"`
+}
+
+// KeyAttestation is the attestation of an HSM key (read-only).
+type KeyAttestation struct {
+	CertificatePEMFile    Base64URL `json:"certificatePemFile,omitempty"`
+	PrivateKeyAttestation Base64URL `json:"privateKeyAttestation,omitempty"`
+	PublicKeyAttestation  Base64URL `json:"publicKeyAttestation,omitempty"`
+	Version               string    `json:"version,omitempty"`
+}
+
+// KeyReleasePolicy is a key's secure key release policy; Data is the
+// policy document.
+type KeyReleasePolicy struct {
+	ContentType string    `json:"contentType,omitempty"`
+	Immutable   *bool     `json:"immutable,omitempty"`
+	Data        Base64URL `json:"data,omitempty"`
 }
 
 // KeyBundle is a key version (KeyBundle, and with Kid set, KeyItem).
@@ -80,6 +101,8 @@ type KeyBundle struct {
 	Attributes *KeyAttributes    `json:"attributes,omitempty"`
 	Tags       map[string]string `json:"tags,omitempty"`
 	Managed    bool              `json:"managed,omitempty"`
+	// ReleasePolicy is absent unless the key has one.
+	ReleasePolicy *KeyReleasePolicy `json:"release_policy,omitempty"`
 	// Deleted keys only.
 	RecoveryID         string `json:"recoveryId,omitempty"`
 	DeletedDate        int64  `json:"deletedDate,omitempty"`
@@ -95,21 +118,24 @@ type KeyCreateParameters struct {
 	KeyOps         []string          `json:"key_ops,omitempty"`
 	Attributes     *KeyAttributes    `json:"attributes,omitempty"`
 	Tags           map[string]string `json:"tags,omitempty"`
+	ReleasePolicy  *KeyReleasePolicy `json:"release_policy,omitempty"`
 }
 
 // KeyImportParameters is an ImportKey request.
 type KeyImportParameters struct {
-	Key        JSONWebKey        `json:"key"`
-	HSM        *bool             `json:"Hsm,omitempty"`
-	Attributes *KeyAttributes    `json:"attributes,omitempty"`
-	Tags       map[string]string `json:"tags,omitempty"`
+	Key           JSONWebKey        `json:"key"`
+	HSM           *bool             `json:"Hsm,omitempty"`
+	Attributes    *KeyAttributes    `json:"attributes,omitempty"`
+	Tags          map[string]string `json:"tags,omitempty"`
+	ReleasePolicy *KeyReleasePolicy `json:"release_policy,omitempty"`
 }
 
-// KeyUpdateParameters is an UpdateKey request; nil fields stay unchanged.
+// KeyUpdateParameters is an UpdateKey request; nil fields stay unchanged
+// and a non-nil empty Tags removes every tag.
 type KeyUpdateParameters struct {
 	KeyOps     []string          `json:"key_ops,omitempty"`
 	Attributes *KeyAttributes    `json:"attributes,omitempty"`
-	Tags       map[string]string `json:"tags,omitempty"`
+	Tags       map[string]string `json:"tags,omitzero"`
 }
 
 // KeyOperationParameters is the input of encrypt, decrypt, wrap, unwrap and
@@ -139,23 +165,41 @@ type KeyVerifyParameters struct {
 	Signature Base64URL `json:"value"`
 }
 
-// KeyRotationPolicy is a key's rotation policy.
+// KeyRotationPolicy is a key's rotation policy (GET and PUT
+// /keys/{name}/rotationpolicy). ID, Created and Updated are read-only.
 type KeyRotationPolicy struct {
-	ID              string `json:"id,omitempty"`
-	LifetimeActions []struct {
-		Trigger struct {
-			TimeAfterCreate  string `json:"timeAfterCreate,omitempty"`
-			TimeBeforeExpiry string `json:"timeBeforeExpiry,omitempty"`
-		} `json:"trigger"`
-		Action struct {
-			Type string `json:"type"`
-		} `json:"action"`
-	} `json:"lifetimeActions"`
-	Attributes struct {
-		ExpiryTime string `json:"expiryTime,omitempty"`
-		Created    int64  `json:"created,omitempty"`
-		Updated    int64  `json:"updated,omitempty"`
-	} `json:"attributes"`
+	ID              string                      `json:"id,omitempty"`
+	LifetimeActions []KeyRotationLifetimeAction `json:"lifetimeActions"`
+	Attributes      KeyRotationPolicyAttributes `json:"attributes"`
+}
+
+// KeyRotationLifetimeAction is one action of a rotation policy and when it
+// runs.
+type KeyRotationLifetimeAction struct {
+	Trigger KeyRotationTrigger `json:"trigger"`
+	Action  KeyRotationAction  `json:"action"`
+}
+
+// KeyRotationTrigger holds ISO 8601 durations such as "P90D"; one of them
+// is set.
+type KeyRotationTrigger struct {
+	TimeAfterCreate  string `json:"timeAfterCreate,omitempty"`
+	TimeBeforeExpiry string `json:"timeBeforeExpiry,omitempty"`
+}
+
+// KeyRotationAction names what a lifetime action does: "Rotate" or
+// "Notify".
+type KeyRotationAction struct {
+	Type string `json:"type"`
+}
+
+// KeyRotationPolicyAttributes are a rotation policy's attributes:
+// ExpiryTime is the ISO 8601 duration new versions expire after; Created
+// and Updated are Unix seconds.
+type KeyRotationPolicyAttributes struct {
+	ExpiryTime string `json:"expiryTime,omitempty"`
+	Created    int64  `json:"created,omitempty"`
+	Updated    int64  `json:"updated,omitempty"`
 }
 
 func (c *KeysClient) bundle(ctx context.Context, method string, segs []string, in any) (KeyBundle, error) {

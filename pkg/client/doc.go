@@ -1,5 +1,5 @@
 // Package client is keyhaven's Go client for the Azure Key Vault data-plane
-// REST API (secrets, API version 7.6). It uses only the standard library and
+// REST API (secrets and keys, API version 7.6, plus the server's seal operations). It uses only the standard library and
 // behaves on the wire like the Azure SDKs, so whatever works with this client
 // works with them too.
 //

@@ -18,6 +18,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/authz"
 	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/certs"
 	"github.com/keyhaven/keyhaven/internal/httpapi"
 	"github.com/keyhaven/keyhaven/internal/identity"
 	"github.com/keyhaven/keyhaven/internal/keys"
@@ -41,6 +42,7 @@ type App struct {
 	vaults   *vaults.Service
 	secrets  *secrets.Service
 	keys     *keys.Service
+	certs    *certs.Service
 	identity *identity.Service
 	policy   *policyStore
 	sched    *scheduler.Scheduler
@@ -62,6 +64,7 @@ func (a *App) services(tokenLifetime time.Duration) {
 	a.vaults = vaults.New(a.barrier, a.now)
 	a.secrets = secrets.New(a.barrier, a.now)
 	a.keys = keys.New(a.barrier, a.now)
+	a.certs = certs.New(a.barrier, a.keys, a.secrets, a.now)
 	a.identity = identity.New(a.barrier, a.now, tokenLifetime)
 	a.policy = newPolicyStore(a.barrier)
 	a.sched = scheduler.New(time.Minute, a.now, a.log,
@@ -69,6 +72,10 @@ func (a *App) services(tokenLifetime time.Duration) {
 		a.countingJob("purge-deleted-keys", "purged soft-deleted keys past retention", a.keys.PurgeDue),
 		a.countingJob("rotate-keys", "rotated keys by their rotation policies", func(ctx context.Context, now time.Time) (int, error) {
 			return a.keys.RotateDue(ctx, now, a.vaults.List())
+		}),
+		a.countingJob("purge-deleted-certificates", "purged soft-deleted certificates past retention", a.certs.PurgeDue),
+		a.countingJob("renew-certificates", "renewed certificates by their lifetime actions", func(ctx context.Context, now time.Time) (int, error) {
+			return a.certs.RenewDue(ctx, now, a.vaults.List())
 		}))
 }
 
@@ -125,7 +132,7 @@ func (a *App) bootstrapAdmin(ctx context.Context, name string, lifetime time.Dur
 
 // handler returns the HTTP API.
 func (a *App) handler() http.Handler {
-	return httpapi.New(httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Keys: a.keys, Identity: a.identity, Authz: a.policy,
+	return httpapi.New(httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Keys: a.keys, Certs: a.certs, Identity: a.identity, Authz: a.policy,
 		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log})
 }
 

@@ -15,14 +15,18 @@ import (
 )
 
 // jsDir holds the JavaScript compatibility suite (package.json with pinned
-// @azure/keyvault-secrets and @azure/identity, its package-lock.json, and
-// secrets.test.mjs), relative to this package.
+// @azure/keyvault-secrets, @azure/keyvault-keys,
+// @azure/keyvault-certificates and @azure/identity, its package-lock.json,
+// the shared setup.mjs and the jsTestFiles), relative to this package.
 const jsDir = "../../test/js"
 
-// TestJavaScriptSDK runs test/js/secrets.test.mjs and keys.test.mjs, which drive a dev server
-// with the official Azure SDK for JavaScript, under `node --test`. The
-// server is the real binary started the way the README says:
-// `keyhaven server --dev --dev-info FILE`.
+// jsTestFiles are the suite's test files, run in one `node --test`.
+var jsTestFiles = []string{"secrets.test.mjs", "keys.test.mjs", "certs.test.mjs"}
+
+// TestJavaScriptSDK runs test/js/secrets.test.mjs, keys.test.mjs and
+// certs.test.mjs, which drive a dev server with the official Azure SDK for
+// JavaScript, under `node --test`. The server is the real binary started
+// the way the README says: `keyhaven server --dev --dev-info FILE`.
 func TestJavaScriptSDK(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the server binary and runs Node.js")
@@ -36,7 +40,7 @@ func TestJavaScriptSDK(t *testing.T) {
 		t.Skip("npm is not on PATH: the JavaScript SDK tests need Node.js >= 20 and npm")
 	}
 	if major := nodeMajor(t, node); major < 20 {
-		t.Skipf("node is version %d: @azure/keyvault-secrets and @azure/identity need Node.js >= 20", major)
+		t.Skipf("node is version %d: the @azure/keyvault-* packages and @azure/identity need Node.js >= 20", major)
 	}
 
 	dir, err := filepath.Abs(jsDir)
@@ -49,7 +53,8 @@ func TestJavaScriptSDK(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "secrets.test.mjs", "keys.test.mjs")
+	args := append([]string{"--test", "--test-reporter=spec"}, jsTestFiles...)
+	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.Dir = dir
 	cmd.Env = append(nodeEnv(),
 		"NODE_EXTRA_CA_CERTS="+info.CAFile,
@@ -57,12 +62,13 @@ func TestJavaScriptSDK(t *testing.T) {
 		"NO_COLOR=1",
 	)
 	cmd.WaitDelay = 5 * time.Second
+	files := strings.Join(jsTestFiles, " ")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("node --test secrets.test.mjs failed after %s: %v\n%s", time.Since(start).Round(time.Millisecond), err, out)
+		t.Fatalf("node --test %s failed after %s: %v\n%s", files, time.Since(start).Round(time.Millisecond), err, out)
 	}
-	t.Logf("node --test secrets.test.mjs passed in %s:\n%s", time.Since(start).Round(time.Millisecond), out)
+	t.Logf("node --test %s passed in %s:\n%s", files, time.Since(start).Round(time.Millisecond), out)
 }
 
 // nodeMajor returns the major version of the node binary.

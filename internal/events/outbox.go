@@ -21,6 +21,10 @@ const (
 	SecretNewVersionCreated = "Microsoft.KeyVault.SecretNewVersionCreated"
 	SecretNearExpiry        = "Microsoft.KeyVault.SecretNearExpiry"
 	SecretExpired           = "Microsoft.KeyVault.SecretExpired"
+
+	CertificateNewVersionCreated = "Microsoft.KeyVault.CertificateNewVersionCreated"
+	CertificateNearExpiry        = "Microsoft.KeyVault.CertificateNearExpiry"
+	CertificateExpired           = "Microsoft.KeyVault.CertificateExpired"
 )
 
 // Event is one outbox entry. Data follows Event Grid's KeyVault event data

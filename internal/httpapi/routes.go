@@ -2,5 +2,5 @@ package httpapi
 
 // dataRoutes is the data-plane route table: every route of every vault.
 func dataRoutes() []route {
-	return append(secretRoutes(), keyRoutes()...)
+	return append(append(secretRoutes(), keyRoutes()...), certificateRoutes()...)
 }

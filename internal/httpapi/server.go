@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/authz"
+	"github.com/keyhaven/keyhaven/internal/certs"
 	"github.com/keyhaven/keyhaven/internal/identity"
 	"github.com/keyhaven/keyhaven/internal/keys"
 	"github.com/keyhaven/keyhaven/internal/kverr"
@@ -45,6 +46,7 @@ type Deps struct {
 	Vaults    *vaults.Service
 	Secrets   *secrets.Service
 	Keys      *keys.Service
+	Certs     *certs.Service
 	Identity  *identity.Service
 	Authz     PolicySource
 	Seal      Sealer

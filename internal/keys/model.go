@@ -142,4 +142,11 @@ var lifecycleErrors = objects.Errors{
 	BackupTooLarge: func(max int) error {
 		return kverr.BadParameterf("The backup of this key would exceed %d bytes.", max)
 	},
+	Managed: managedKey,
+}
+
+// managedKey refuses op on a certificate's backing key.
+func managedKey(op string) error {
+	return kverr.Forbiddenf("Operation %q is not allowed as this object's lifetime is managed by Key Vault: it is the key of a certificate; use the certificate's operations.", op).
+		WithInner("KeyManagedByKeyVault")
 }

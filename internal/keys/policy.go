@@ -108,12 +108,13 @@ func (s *Service) UpdateRotationPolicy(ctx context.Context, v *vaults.Vault, nam
 	now := s.now().Unix()
 	err := s.store.Update(ctx, v, func(tx *objects.Tx[record]) error {
 		it, err := tx.Get(name, "")
-		if err == nil {
-			p.KeyName = it.Head.Name
-		}
 		if err != nil {
 			return err
 		}
+		if it.Head.Managed {
+			return managedKey("rotationpolicy")
+		}
+		p.KeyName = it.Head.Name
 		m, err := metaOf(it.Head)
 		if err != nil {
 			return err

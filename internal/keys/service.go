@@ -230,6 +230,9 @@ func (s *Service) Rotate(ctx context.Context, v *vaults.Vault, name string) (*Ke
 		if err != nil {
 			return err
 		}
+		if cur.Head.Managed {
+			return managedKey("rotate")
+		}
 		if out, err = s.rotate(tx, cur); err != nil {
 			return err
 		}

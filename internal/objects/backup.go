@@ -42,30 +42,52 @@ func (s *Store[R]) purpose() string { return "keyhaven/backup/" + s.coll + "/v1"
 // blob with every version of an active object. Only this server's root key
 // opens it.
 func (s *Store[R]) Backup(ctx context.Context, v *vaults.Vault, name string) ([]byte, error) {
-	var blob backupBlob
+	var snap *Snapshot
 	err := s.View(ctx, v, func(t *Tx[R]) error {
-		cur, err := t.Get(name, "")
-		if err != nil {
-			return err
+		var err error
+		if snap, err = t.Export(name); err == nil && snap.Head.Managed {
+			return s.errs.Managed("backup")
 		}
-		blob = backupBlob{Head: cur.Head}
-		prefix := s.versionsPrefix(v, strings.ToLower(name))
-		return t.tx.Scan(prefix, "", func(key string, val []byte) (bool, error) {
-			if len(blob.Versions) == MaxBackupVersions {
-				return false, s.errs.TooManyVersions(MaxBackupVersions)
-			}
-			blob.Versions = append(blob.Versions, backupVersion{Version: strings.TrimPrefix(key, prefix), Rec: val})
-			return true, nil
-		})
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	packed, err := deflate(&blob)
+	return s.SealBackup(s.purpose(), snap)
+}
+
+// Snapshot is an active object's head and every version's stored record,
+// the content of a backup.
+type Snapshot = backupBlob
+
+// Export reads the snapshot of an active object for a backup.
+func (t *Tx[R]) Export(name string) (*Snapshot, error) {
+	s := t.s
+	cur, err := t.Get(name, "")
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := s.b.SealBytes(s.purpose(), packed)
+	blob := &backupBlob{Head: cur.Head}
+	prefix := s.versionsPrefix(t.v, strings.ToLower(name))
+	err = t.tx.Scan(prefix, "", func(key string, val []byte) (bool, error) {
+		if len(blob.Versions) == MaxBackupVersions {
+			return false, s.errs.TooManyVersions(MaxBackupVersions)
+		}
+		blob.Versions = append(blob.Versions, backupVersion{Version: strings.TrimPrefix(key, prefix), Rec: val})
+		return true, nil
+	})
+	return blob, err
+}
+
+// SealBackup deflates and seals v (a snapshot, or a domain's composite of
+// snapshots) under the barrier key of purpose, refusing blobs over
+// MaxBackupBytes.
+func (s *Store[R]) SealBackup(purpose string, v any) ([]byte, error) {
+	packed, err := deflate(v)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.b.SealBytes(purpose, packed)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +97,26 @@ func (s *Store[R]) Backup(ctx context.Context, v *vaults.Vault, name string) ([]
 	return sealed, nil
 }
 
+// OpenBackup opens a blob SealBackup made for purpose into dst; a blob that
+// does not open is InvalidBackup.
+func (s *Store[R]) OpenBackup(purpose string, sealed []byte, dst any) error {
+	packed, err := s.b.OpenBytes(purpose, sealed)
+	if errors.Is(err, barrier.ErrSealed) {
+		return err
+	}
+	if err != nil {
+		return s.errs.InvalidBackup()
+	}
+	plain, err := inflate(packed)
+	if err != nil {
+		return s.errs.InvalidBackup()
+	}
+	if err := json.Unmarshal(plain, dst); err != nil {
+		return s.errs.InvalidBackup()
+	}
+	return nil
+}
+
 // Restore recreates a backed-up object with all its versions and version
 // ids. The name must be free in the vault: neither active nor soft-deleted.
 func (s *Store[R]) Restore(ctx context.Context, v *vaults.Vault, sealed []byte) (*Item[R], error) {
@@ -82,43 +124,45 @@ func (s *Store[R]) Restore(ctx context.Context, v *vaults.Vault, sealed []byte) 
 	if err != nil {
 		return nil, err
 	}
-	lname := strings.ToLower(blob.Head.Name)
 	var it *Item[R]
 	err = s.Update(ctx, v, func(t *Tx[R]) error {
-		for _, k := range []string{s.headKey(v, lname), s.deletedKey(v, lname)} {
-			if exists, err := has(t.tx, k); err != nil || exists {
-				return errOr(err, s.errs.RestoreConflict(blob.Head.Name))
-			}
-		}
-		for _, bv := range blob.Versions {
-			if err := t.tx.Put(s.versionsPrefix(v, lname)+bv.Version, bv.Rec); err != nil {
-				return err
-			}
-		}
-		if err := t.PutHead(&blob.Head); err != nil {
-			return err
-		}
 		var err error
-		it, err = t.Get(blob.Head.Name, "")
+		it, err = t.Import(blob)
 		return err
 	})
 	return it, err
 }
 
-func (s *Store[R]) openBackup(sealed []byte) (*backupBlob, error) {
-	packed, err := s.b.OpenBytes(s.purpose(), sealed)
-	if errors.Is(err, barrier.ErrSealed) {
+// Import writes a snapshot back as an active object; its name must be free
+// (neither active nor soft-deleted).
+func (t *Tx[R]) Import(blob *Snapshot) (*Item[R], error) {
+	s, v := t.s, t.v
+	if !blob.valid() {
+		return nil, s.errs.InvalidBackup()
+	}
+	lname := strings.ToLower(blob.Head.Name)
+	for _, k := range []string{s.headKey(v, lname), s.deletedKey(v, lname)} {
+		if exists, err := has(t.tx, k); err != nil || exists {
+			return nil, errOr(err, s.errs.RestoreConflict(blob.Head.Name))
+		}
+	}
+	for _, bv := range blob.Versions {
+		if err := t.tx.Put(s.versionsPrefix(v, lname)+bv.Version, bv.Rec); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.PutHead(&blob.Head); err != nil {
 		return nil, err
 	}
-	if err != nil {
-		return nil, s.errs.InvalidBackup()
-	}
-	plain, err := inflate(packed)
-	if err != nil {
-		return nil, s.errs.InvalidBackup()
-	}
+	return t.Get(blob.Head.Name, "")
+}
+
+func (s *Store[R]) openBackup(sealed []byte) (*backupBlob, error) {
 	var blob backupBlob
-	if err := json.Unmarshal(plain, &blob); err != nil || !blob.valid() {
+	if err := s.OpenBackup(s.purpose(), sealed, &blob); err != nil {
+		return nil, err
+	}
+	if !blob.valid() {
 		return nil, s.errs.InvalidBackup()
 	}
 	return &blob, nil
@@ -140,8 +184,8 @@ func (b *backupBlob) valid() bool {
 	return current
 }
 
-func deflate(blob *backupBlob) ([]byte, error) {
-	plain, err := Marshal(blob)
+func deflate(v any) ([]byte, error) {
+	plain, err := Marshal(v)
 	if err != nil {
 		return nil, err
 	}

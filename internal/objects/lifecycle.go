@@ -21,9 +21,9 @@ func clampPage(max int) int {
 	return max
 }
 
-// scanPage visits up to max records under prefix that sort after cursor and
+// ScanPage visits up to max records under prefix that sort after cursor and
 // returns the cursor of the next page when more records follow.
-func scanPage(tx *barrier.Tx, prefix, cursor string, max int, visit func(suffix string, val []byte) error) (string, error) {
+func ScanPage(tx *barrier.Tx, prefix, cursor string, max int, visit func(suffix string, val []byte) error) (string, error) {
 	start := ""
 	if cursor != "" {
 		start = prefix + cursor + "\x00"
@@ -55,7 +55,7 @@ func (s *Store[R]) listHeads(ctx context.Context, v *vaults.Vault, prefix, curso
 	var p Page[Item[R]]
 	err := s.b.View(ctx, func(tx *barrier.Tx) error {
 		var err error
-		p.Next, err = scanPage(tx, prefix, cursor, max, func(_ string, val []byte) error {
+		p.Next, err = ScanPage(tx, prefix, cursor, max, func(_ string, val []byte) error {
 			it, err := s.current(tx, v, val)
 			if err == nil {
 				p.Items = append(p.Items, *it)
@@ -88,7 +88,7 @@ func (s *Store[R]) ListVersions(ctx context.Context, v *vaults.Vault, name, curs
 		if err != nil {
 			return err
 		}
-		p.Next, err = scanPage(t.tx, s.versionsPrefix(v, strings.ToLower(name)), cursor, max, func(ver string, val []byte) error {
+		p.Next, err = ScanPage(t.tx, s.versionsPrefix(v, strings.ToLower(name)), cursor, max, func(ver string, val []byte) error {
 			it := Item[R]{Head: cur.Head, Version: ver}
 			if err := json.Unmarshal(val, &it.Rec); err != nil {
 				return err
@@ -104,25 +104,36 @@ func (s *Store[R]) ListVersions(ctx context.Context, v *vaults.Vault, name, curs
 // Delete soft-deletes every version of an object; it stays recoverable for
 // the vault's retention period, then the scheduler purges it.
 func (s *Store[R]) Delete(ctx context.Context, v *vaults.Vault, name string) (*Item[R], error) {
-	now := s.now().Unix()
 	var it *Item[R]
 	err := s.Update(ctx, v, func(t *Tx[R]) error {
+		if err := t.unmanaged(t.Get(name, ""))("delete"); err != nil {
+			return err
+		}
 		var err error
-		if it, err = t.Get(name, ""); err != nil {
-			return err
-		}
-		lname := strings.ToLower(name)
-		it.Head.DeletedDate = now
-		it.Head.ScheduledPurgeDate = now + int64(v.SoftDeleteRetentionDays)*86400
-		if err := t.tx.Delete(s.headKey(v, lname)); err != nil {
-			return err
-		}
-		if err := t.tx.Put(s.purgeKey(v, lname, it.Head.ScheduledPurgeDate), nil); err != nil {
-			return err
-		}
-		return putJSON(t.tx, s.deletedKey(v, lname), &it.Head)
+		it, err = t.Delete(name)
+		return err
 	})
 	return it, err
+}
+
+// Delete soft-deletes every version of an active object.
+func (t *Tx[R]) Delete(name string) (*Item[R], error) {
+	s, v := t.s, t.v
+	now := s.now().Unix()
+	it, err := t.Get(name, "")
+	if err != nil {
+		return nil, err
+	}
+	lname := strings.ToLower(name)
+	it.Head.DeletedDate = now
+	it.Head.ScheduledPurgeDate = now + int64(v.SoftDeleteRetentionDays)*86400
+	if err := t.tx.Delete(s.headKey(v, lname)); err != nil {
+		return nil, err
+	}
+	if err := t.tx.Put(s.purgeKey(v, lname, it.Head.ScheduledPurgeDate), nil); err != nil {
+		return nil, err
+	}
+	return it, putJSON(t.tx, s.deletedKey(v, lname), &it.Head)
 }
 
 // getDeleted reads a soft-deleted object's head and current version.
@@ -155,36 +166,57 @@ func (s *Store[R]) GetDeleted(ctx context.Context, v *vaults.Vault, name string)
 func (s *Store[R]) Recover(ctx context.Context, v *vaults.Vault, name string) (*Item[R], error) {
 	var it *Item[R]
 	err := s.Update(ctx, v, func(t *Tx[R]) error {
+		if err := t.unmanaged(t.getDeleted(name))("recover"); err != nil {
+			return err
+		}
 		var err error
-		if it, err = t.getDeleted(name); err != nil {
-			return err
-		}
-		lname := strings.ToLower(name)
-		if err := t.tx.Delete(s.purgeKey(v, lname, it.Head.ScheduledPurgeDate)); err != nil {
-			return err
-		}
-		if err := t.tx.Delete(s.deletedKey(v, lname)); err != nil {
-			return err
-		}
-		it.Head.DeletedDate, it.Head.ScheduledPurgeDate = 0, 0
-		return t.PutHead(&it.Head)
+		it, err = t.Recover(name)
+		return err
 	})
 	return it, err
+}
+
+// Recover makes a soft-deleted object active again.
+func (t *Tx[R]) Recover(name string) (*Item[R], error) {
+	s, v := t.s, t.v
+	it, err := t.getDeleted(name)
+	if err != nil {
+		return nil, err
+	}
+	lname := strings.ToLower(name)
+	if err := t.tx.Delete(s.purgeKey(v, lname, it.Head.ScheduledPurgeDate)); err != nil {
+		return nil, err
+	}
+	if err := t.tx.Delete(s.deletedKey(v, lname)); err != nil {
+		return nil, err
+	}
+	it.Head.DeletedDate, it.Head.ScheduledPurgeDate = 0, 0
+	return it, t.PutHead(&it.Head)
 }
 
 // Purge permanently removes a soft-deleted object. Purge protection refuses
 // it until the retention period has passed.
 func (s *Store[R]) Purge(ctx context.Context, v *vaults.Vault, name string) error {
 	return s.Update(ctx, v, func(t *Tx[R]) error {
-		it, err := t.getDeleted(name)
-		if err != nil {
+		if err := t.unmanaged(t.getDeleted(name))("purge"); err != nil {
 			return err
 		}
-		if v.PurgeProtection && s.now().Unix() < it.Head.ScheduledPurgeDate {
-			return s.errs.PurgeProtected()
-		}
-		return s.purge(t.tx, v, strings.ToLower(name), it.Head.ScheduledPurgeDate)
+		return t.Purge(name)
 	})
+}
+
+// Purge permanently removes a soft-deleted object, unless purge protection
+// holds it.
+func (t *Tx[R]) Purge(name string) error {
+	s, v := t.s, t.v
+	it, err := t.getDeleted(name)
+	if err != nil {
+		return err
+	}
+	if v.PurgeProtection && s.now().Unix() < it.Head.ScheduledPurgeDate {
+		return s.errs.PurgeProtected()
+	}
+	return s.purge(t.tx, v, strings.ToLower(name), it.Head.ScheduledPurgeDate)
 }
 
 // purge deletes the deleted head, every version and the schedule entry.
@@ -281,3 +313,17 @@ func isNotFound(err error) bool {
 
 // GetDeletedIn reads a soft-deleted object inside a transaction.
 func (s *Store[R]) GetDeletedIn(t *Tx[R], name string) (*Item[R], error) { return t.getDeleted(name) }
+
+// unmanaged returns a check that refuses op when the object read is
+// managed; a failed read is passed on.
+func (t *Tx[R]) unmanaged(it *Item[R], err error) func(op string) error {
+	return func(op string) error {
+		if err != nil {
+			return err
+		}
+		if it.Head.Managed {
+			return t.s.errs.Managed(op)
+		}
+		return nil
+	}
+}

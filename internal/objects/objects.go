@@ -54,6 +54,11 @@ type Head struct {
 	DeletedDate        int64           `json:"deletedDate,omitempty"`
 	ScheduledPurgeDate int64           `json:"scheduledPurgeDate,omitempty"`
 	Meta               json.RawMessage `json:"meta,omitempty"`
+	// Managed marks an object whose lifetime another object owns: a
+	// certificate's backing key and secret. The public Store operations
+	// refuse to change it; the owner changes it inside its own
+	// transactions (In, Linked).
+	Managed bool `json:"managed,omitempty"`
 }
 
 // Item is one version of an object with its head.
@@ -79,6 +84,7 @@ type Errors struct {
 	InvalidBackup         func() error            // a blob that does not open as this collection's backup
 	TooManyVersions       func(max int) error     // backup of more than MaxBackupVersions
 	BackupTooLarge        func(max int) error     // backup over MaxBackupBytes
+	Managed               func(op string) error   // op ("set", "update", "delete", ...) on a managed object
 }
 
 // Store is the lifecycle of one collection.
@@ -131,6 +137,12 @@ type Tx[R any] struct {
 	v  *vaults.Vault
 }
 
+// In returns a transaction of s inside bt, so one commit can change several
+// collections: a certificate with its backing key and secret.
+func In[R any](s *Store[R], bt *barrier.Tx, v *vaults.Vault) *Tx[R] {
+	return &Tx[R]{s: s, tx: bt, v: v}
+}
+
 // View runs fn in a read-only transaction.
 func (s *Store[R]) View(ctx context.Context, v *vaults.Vault, fn func(*Tx[R]) error) error {
 	return s.b.View(ctx, func(tx *barrier.Tx) error { return fn(&Tx[R]{s: s, tx: tx, v: v}) })
@@ -176,6 +188,16 @@ func (t *Tx[R]) PutHead(h *Head) error {
 // Add stores rec as a new version of name and makes it current, creating
 // the object if needed. A soft-deleted name is refused.
 func (t *Tx[R]) Add(name, version string, rec R) (*Item[R], error) {
+	return t.add(name, version, rec, false)
+}
+
+// AddManaged is Add for the owner of a managed object: it creates the
+// object managed, or adds a version to one that already is.
+func (t *Tx[R]) AddManaged(name, version string, rec R) (*Item[R], error) {
+	return t.add(name, version, rec, true)
+}
+
+func (t *Tx[R]) add(name, version string, rec R, managed bool) (*Item[R], error) {
 	lname := strings.ToLower(name)
 	if exists, err := has(t.tx, t.s.deletedKey(t.v, lname)); err != nil || exists {
 		return nil, errOr(err, t.s.errs.DeletedButRecoverable(name))
@@ -185,8 +207,11 @@ func (t *Tx[R]) Add(name, version string, rec R) (*Item[R], error) {
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		h = Head{Name: name}
+	switch {
+	case !found:
+		h = Head{Name: name, Managed: managed}
+	case h.Managed != managed:
+		return nil, t.s.errs.Managed("set")
 	}
 	h.Current = version
 	it := &Item[R]{Head: h, Version: version, Rec: rec}
@@ -197,6 +222,7 @@ func (t *Tx[R]) Add(name, version string, rec R) (*Item[R], error) {
 }
 
 // Add stores rec as a new current version of name in its own transaction.
+// A managed object is refused.
 func (s *Store[R]) Add(ctx context.Context, v *vaults.Vault, name, version string, rec R) (*Item[R], error) {
 	var it *Item[R]
 	err := s.Update(ctx, v, func(t *Tx[R]) error {
@@ -218,13 +244,17 @@ func (s *Store[R]) Get(ctx context.Context, v *vaults.Vault, name, version strin
 	return it, err
 }
 
-// Modify changes one version's record with fn and stores it.
+// Modify changes one version's record with fn and stores it. A managed
+// object is refused.
 func (s *Store[R]) Modify(ctx context.Context, v *vaults.Vault, name, version string, fn func(*Item[R]) error) (*Item[R], error) {
 	var it *Item[R]
 	err := s.Update(ctx, v, func(t *Tx[R]) error {
 		var err error
 		if it, err = t.Get(name, version); err != nil {
 			return err
+		}
+		if it.Head.Managed {
+			return s.errs.Managed("update")
 		}
 		if err := fn(it); err != nil {
 			return err

@@ -52,6 +52,10 @@ var lifecycleErrors = objects.Errors{
 	BackupTooLarge: func(max int) error {
 		return kverr.BadParameterf("The backup of this secret would exceed %d bytes; delete old versions first.", max)
 	},
+	Managed: func(op string) error {
+		return kverr.Forbiddenf("Operation %q is not allowed as this object's lifetime is managed by Key Vault: it is the secret of a certificate; use the certificate's operations.", op).
+			WithInner("SecretManagedByKeyVault")
+	},
 }
 
 // Set stores a new version of the secret name and returns it.

@@ -37,6 +37,16 @@ var newKeysClient = func(vaultURL string) (*client.KeysClient, error) {
 	return client.NewKeysClient(vaultURL, cred, nil)
 }
 
+// newCertificatesClient builds the certificates client for a vault URL;
+// tests replace it.
+var newCertificatesClient = func(vaultURL string) (*client.CertificatesClient, error) {
+	cred, err := client.CredentialFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return client.NewCertificatesClient(vaultURL, cred, nil)
+}
+
 // vaultNamePattern is Azure's rule for vault names.
 var vaultNamePattern = regexp.MustCompile(`^[A-Za-z0-9-]{3,24}$`)
 

@@ -41,7 +41,7 @@ func newKeyRotationPolicyCmd(s streams) *cobra.Command {
 			if err = requireFlag("--value", value); err != nil {
 				return err
 			}
-			raw, err := readPolicyValue(value)
+			raw, err := readPolicyValue("--value", value)
 			if err != nil {
 				return err
 			}
@@ -63,13 +63,13 @@ func newKeyRotationPolicyCmd(s streams) *cobra.Command {
 // maxPolicyFile bounds what --value @FILE reads.
 const maxPolicyFile = 1 << 20
 
-// readPolicyValue returns the JSON of --value: inline, @FILE, or, as in
-// az, the name of an existing file.
-func readPolicyValue(v string) ([]byte, error) {
+// readPolicyValue returns the JSON of a policy flag (--value, --policy):
+// inline, @FILE, or, as in az, the name of an existing file.
+func readPolicyValue(flag, v string) ([]byte, error) {
 	path, isFile := strings.CutPrefix(v, "@")
 	if !isFile && !strings.HasPrefix(strings.TrimSpace(v), "{") {
 		if _, err := os.Stat(v); err != nil {
-			return nil, usageError{errors.New("--value is neither a JSON object nor an existing file (use @FILE)")}
+			return nil, usageError{fmt.Errorf("%s is neither a JSON object nor an existing file (use @FILE)", flag)}
 		}
 		isFile = true
 	}
@@ -78,7 +78,7 @@ func readPolicyValue(v string) ([]byte, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	if len(data) > maxPolicyFile {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxPolicyFile)

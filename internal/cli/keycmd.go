@@ -128,13 +128,9 @@ func (f *keyAttributeFlags) read(cmd *cobra.Command) (ops []string, tags map[str
 			return nil, nil, nil, err
 		}
 	}
-	if f.enabled.v != nil && f.disabled.v != nil {
-		return nil, nil, nil, usageError{errors.New("--enabled and --disabled are mutually exclusive")}
-	}
-	enabled := f.enabled.v
-	if f.disabled.v != nil {
-		e := !*f.disabled.v
-		enabled = &e
+	enabled, err := resolveEnabled(f.enabled, f.disabled)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if enabled == nil && f.expires.t == nil && f.notBefore.t == nil {
 		return ops, tags, nil, nil
@@ -448,12 +444,7 @@ func newKeyRestoreCmd(s streams) *cobra.Command {
 			cmd.Flags().StringVarP(&file, "file", "f", "", "backup file written by key backup")
 		},
 		prepare: func(*cobra.Command) (err error) {
-			if err = requireFlag("--file", file); err != nil {
-				return err
-			}
-			if blob, err = os.ReadFile(file); err == nil && len(blob) == 0 {
-				err = fmt.Errorf("%s is empty", file)
-			}
+			blob, err = readBlobFile(file)
 			return err
 		},
 		runKeys: func(ctx context.Context, c *client.KeysClient, _ secretTarget) (any, error) {

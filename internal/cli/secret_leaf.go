@@ -19,6 +19,7 @@ const (
 	vaultOnly targetKind = iota // the vault: --vault-name / --vault-url
 	byName                      // a secret: also --name or --id
 	byVersion                   // a secret version: also --version
+	noVault                     // a local command: no vault, no request
 )
 
 // secretOp describes one `keyhaven secret` subcommand.
@@ -32,6 +33,10 @@ type secretOp struct {
 	run func(ctx context.Context, c *client.SecretsClient, t secretTarget) (any, error)
 	// runKeys, when set instead of run, performs a keys operation.
 	runKeys func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error)
+	// runCerts, when set instead of run, performs a certificates operation.
+	runCerts func(ctx context.Context, c *client.CertificatesClient, t secretTarget) (any, error)
+	// runLocal, with target noVault, computes the result without a vault.
+	runLocal func() (any, error)
 	// object is what --name, --version and --id address ("secret" when
 	// empty); parseID parses --id (client.ParseSecretID when nil).
 	object  string
@@ -77,10 +82,12 @@ func newSecretOpCmd(s streams, op secretOp) *cobra.Command {
 
 func (f *commonFlags) bind(cmd *cobra.Command, op secretOp) {
 	fs := cmd.Flags()
-	fs.StringVar(&f.vaultName, "vault-name", "", "vault name: the vault is https://NAME.$KEYHAVEN_DNS_SUFFIX (default suffix vault.localhost)")
-	fs.StringVar(&f.vaultURL, "vault-url", "", "vault URL, e.g. https://dev.vault.localhost:8443 (default $KEYHAVEN_VAULT_URL)")
+	if op.target != noVault {
+		fs.StringVar(&f.vaultName, "vault-name", "", "vault name: the vault is https://NAME.$KEYHAVEN_DNS_SUFFIX (default suffix vault.localhost)")
+		fs.StringVar(&f.vaultURL, "vault-url", "", "vault URL, e.g. https://dev.vault.localhost:8443 (default $KEYHAVEN_VAULT_URL)")
+	}
 	obj := cmp.Or(op.object, "secret")
-	if op.target != vaultOnly {
+	if op.target == byName || op.target == byVersion {
 		fs.StringVarP(&f.name, "name", "n", "", obj+" name")
 		if !op.noID {
 			fs.StringVar(&f.id, "id", "", obj+" id, https://VAULT/"+obj+"s/NAME[/VERSION], instead of the vault, --name and --version")
@@ -118,7 +125,16 @@ func runSecretOp(cmd *cobra.Command, s streams, op secretOp, f *commonFlags) err
 
 // execute builds the client the operation needs and runs it.
 func (op secretOp) execute(ctx context.Context, t secretTarget) (any, error) {
-	if op.runKeys != nil {
+	switch {
+	case op.runLocal != nil:
+		return op.runLocal()
+	case op.runCerts != nil:
+		c, err := newCertificatesClient(t.vaultURL)
+		if err != nil {
+			return nil, err
+		}
+		return op.runCerts(ctx, c, t)
+	case op.runKeys != nil:
 		c, err := newKeysClient(t.vaultURL)
 		if err != nil {
 			return nil, err
@@ -139,6 +155,9 @@ var objectNamePattern = regexp.MustCompile(`^[0-9A-Za-z-]{1,127}$`)
 // target resolves the vault, name and version from --id or from the vault
 // flags, --name and --version.
 func (f *commonFlags) target(op secretOp) (secretTarget, error) {
+	if op.target == noVault {
+		return secretTarget{}, nil
+	}
 	if f.id != "" {
 		return f.targetFromID(op)
 	}

@@ -160,12 +160,7 @@ func newSecretRestoreCmd(s streams) *cobra.Command {
 			cmd.Flags().StringVarP(&file, "file", "f", "", "backup file written by secret backup")
 		},
 		prepare: func(*cobra.Command) (err error) {
-			if err = requireFlag("--file", file); err != nil {
-				return err
-			}
-			if blob, err = os.ReadFile(file); err == nil && len(blob) == 0 {
-				err = fmt.Errorf("%s is empty", file)
-			}
+			blob, err = readBlobFile(file)
 			return err
 		},
 		run: func(ctx context.Context, c *client.SecretsClient, _ secretTarget) (any, error) {
@@ -176,6 +171,19 @@ func newSecretRestoreCmd(s streams) *cobra.Command {
 			return propertiesView(b), nil
 		},
 	})
+}
+
+// readBlobFile reads the required --file of restore: a backup blob, which
+// cannot be empty.
+func readBlobFile(file string) ([]byte, error) {
+	if err := requireFlag("--file", file); err != nil {
+		return nil, err
+	}
+	blob, err := os.ReadFile(file)
+	if err == nil && len(blob) == 0 {
+		err = fmt.Errorf("%s is empty", file)
+	}
+	return blob, err
 }
 
 func requireFlag(name, value string) error {

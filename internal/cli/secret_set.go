@@ -32,18 +32,27 @@ func (a *attrFlags) bind(cmd *cobra.Command, withDisabled bool) {
 
 // attributes returns the attributes the flags set, or nil if none.
 func (a *attrFlags) attributes() (*client.SecretAttributes, error) {
-	if a.enabled.v != nil && a.disabled.v != nil {
-		return nil, usageError{errors.New("--enabled and --disabled are mutually exclusive")}
-	}
-	enabled := a.enabled.v
-	if a.disabled.v != nil {
-		e := !*a.disabled.v
-		enabled = &e
+	enabled, err := resolveEnabled(a.enabled, a.disabled)
+	if err != nil {
+		return nil, err
 	}
 	if enabled == nil && a.expires.t == nil && a.notBefore.t == nil {
 		return nil, nil
 	}
 	return &client.SecretAttributes{Enabled: enabled, Expires: a.expires.t, NotBefore: a.notBefore.t}, nil
+}
+
+// resolveEnabled turns --enabled and az's --disabled into the enabled
+// attribute (nil when neither was given).
+func resolveEnabled(enabled, disabled boolValue) (*bool, error) {
+	if enabled.v != nil && disabled.v != nil {
+		return nil, usageError{errors.New("--enabled and --disabled are mutually exclusive")}
+	}
+	if disabled.v != nil {
+		e := !*disabled.v
+		return &e, nil
+	}
+	return enabled.v, nil
 }
 
 // maxSecretFile bounds what --file reads; the service's limit is far lower.

@@ -1,7 +1,8 @@
 // Package client is keyhaven's Go client for the Azure Key Vault data-plane
-// REST API (secrets and keys, API version 7.6, plus the server's seal operations). It uses only the standard library and
-// behaves on the wire like the Azure SDKs, so whatever works with this client
-// works with them too.
+// REST API (secrets, keys and certificates, API version 7.6, plus the
+// server's seal operations). It uses only the standard library and behaves
+// on the wire like the Azure SDKs, so whatever works with this client works
+// with them too.
 //
 // The package guarantees:
 //
@@ -14,7 +15,8 @@
 //     are cached per host.
 //   - Types mirror the wire JSON: field names as in the spec, absent fields
 //     omitted, times as integer Unix seconds, binary blobs as unpadded
-//     base64url.
+//     base64url except where the spec says standard base64 (a
+//     certificate's cer, csr and x5c).
 //   - Non-2xx answers become *ResponseError, token endpoint failures
 //     *AuthenticationError. No error text ever contains a secret value, a
 //     token or the client secret.

@@ -165,6 +165,13 @@ func (c *vaultClient) call(ctx context.Context, method string, segs []string, in
 	return c.send(ctx, method, c.url(segs, nil), in, out)
 }
 
+// callFor is call decoding the answer into a new T.
+func callFor[T any](ctx context.Context, c *vaultClient, method string, segs []string, in any) (T, error) {
+	var out T
+	err := c.call(ctx, method, segs, in, &out)
+	return out, err
+}
+
 func (c *vaultClient) send(ctx context.Context, method string, u *url.URL, in, out any) error {
 	var body []byte
 	if in != nil {

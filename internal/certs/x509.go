@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -348,4 +347,3 @@ func checkMatches(c *x509.Certificate, pub crypto.PublicKey) error {
 	return kverr.BadParameterf("The certificate's public key does not match the key of the pending certificate request.")
 }
 
-var errNotCA = errors.New("not a CA certificate")

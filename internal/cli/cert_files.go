@@ -133,25 +133,12 @@ func newCertDownloadCmd(s streams) *cobra.Command {
 
 func newCertBackupCmd(s streams) *cobra.Command {
 	var file string
-	return newCertOpCmd(s, secretOp{
-		use: "backup", short: "Back up every version of a certificate to a file", target: byName,
-		flags: func(cmd *cobra.Command) {
-			cmd.Flags().StringVarP(&file, "file", "f", "", "file to write the backup blob to; must not exist")
-		},
-		prepare: func(*cobra.Command) error {
-			if err := requireFlag("--file", file); err != nil {
-				return err
-			}
-			return checkNewFile(file)
-		},
-		runCerts: func(ctx context.Context, c *client.CertificatesClient, t secretTarget) (any, error) {
-			blob, err := c.BackupCertificate(ctx, t.name)
-			if err != nil {
-				return nil, err
-			}
-			return nil, writeNewFile(file, blob)
-		},
-	})
+	op := backupOp("certificate", &file)
+	op.runCerts = func(ctx context.Context, c *client.CertificatesClient, t secretTarget) (any, error) {
+		blob, err := c.BackupCertificate(ctx, t.name)
+		return writeBackup(file, blob, err)
+	}
+	return newCertOpCmd(s, op)
 }
 
 func newCertRestoreCmd(s streams) *cobra.Command {
@@ -159,19 +146,11 @@ func newCertRestoreCmd(s streams) *cobra.Command {
 		file string
 		blob []byte
 	)
-	return newCertOpCmd(s, secretOp{
-		use: "restore", short: "Restore a certificate from a backup file", target: vaultOnly,
-		flags: func(cmd *cobra.Command) {
-			cmd.Flags().StringVarP(&file, "file", "f", "", "backup file written by certificate backup")
-		},
-		prepare: func(*cobra.Command) (err error) {
-			blob, err = readBlobFile(file)
-			return err
-		},
-		runCerts: func(ctx context.Context, c *client.CertificatesClient, _ secretTarget) (any, error) {
-			return certResult(c.RestoreCertificate(ctx, blob))
-		},
-	})
+	op := restoreOp("certificate", &file, &blob)
+	op.runCerts = func(ctx context.Context, c *client.CertificatesClient, _ secretTarget) (any, error) {
+		return certResult(c.RestoreCertificate(ctx, blob))
+	}
+	return newCertOpCmd(s, op)
 }
 
 // newCertPendingCmd is `certificate pending`: the operation of a create.

@@ -412,25 +412,12 @@ func writeNewFile(path string, data []byte) error {
 
 func newKeyBackupCmd(s streams) *cobra.Command {
 	var file string
-	return newKeyOpCmd(s, secretOp{
-		use: "backup", short: "Back up every version of a key to a file", target: byName,
-		flags: func(cmd *cobra.Command) {
-			cmd.Flags().StringVarP(&file, "file", "f", "", "file to write the backup blob to; must not exist")
-		},
-		prepare: func(*cobra.Command) error {
-			if err := requireFlag("--file", file); err != nil {
-				return err
-			}
-			return checkNewFile(file)
-		},
-		runKeys: func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
-			blob, err := c.BackupKey(ctx, t.name)
-			if err != nil {
-				return nil, err
-			}
-			return nil, writeNewFile(file, blob)
-		},
-	})
+	op := backupOp("key", &file)
+	op.runKeys = func(ctx context.Context, c *client.KeysClient, t secretTarget) (any, error) {
+		blob, err := c.BackupKey(ctx, t.name)
+		return writeBackup(file, blob, err)
+	}
+	return newKeyOpCmd(s, op)
 }
 
 func newKeyRestoreCmd(s streams) *cobra.Command {
@@ -438,19 +425,11 @@ func newKeyRestoreCmd(s streams) *cobra.Command {
 		file string
 		blob []byte
 	)
-	return newKeyOpCmd(s, secretOp{
-		use: "restore", short: "Restore a key from a backup file", target: vaultOnly,
-		flags: func(cmd *cobra.Command) {
-			cmd.Flags().StringVarP(&file, "file", "f", "", "backup file written by key backup")
-		},
-		prepare: func(*cobra.Command) (err error) {
-			blob, err = readBlobFile(file)
-			return err
-		},
-		runKeys: func(ctx context.Context, c *client.KeysClient, _ secretTarget) (any, error) {
-			return keyResult(c.RestoreKey(ctx, blob))
-		},
-	})
+	op := restoreOp("key", &file, &blob)
+	op.runKeys = func(ctx context.Context, c *client.KeysClient, _ secretTarget) (any, error) {
+		return keyResult(c.RestoreKey(ctx, blob))
+	}
+	return newKeyOpCmd(s, op)
 }
 
 func newKeyDownloadCmd(s streams) *cobra.Command {

@@ -233,3 +233,43 @@ func newKeyRandomCmd(s streams) *cobra.Command {
 		},
 	})
 }
+
+// backupOp returns the secretOp of `<object> backup --file`: the blob
+// fetch returns goes to a new file, which must not exist.
+func backupOp(object string, file *string) secretOp {
+	return secretOp{
+		use: "backup", short: "Back up every version of a " + object + " to a file", target: byName,
+		flags: func(cmd *cobra.Command) {
+			cmd.Flags().StringVarP(file, "file", "f", "", "file to write the backup blob to; must not exist")
+		},
+		prepare: func(*cobra.Command) error {
+			if err := requireFlag("--file", *file); err != nil {
+				return err
+			}
+			return checkNewFile(*file)
+		},
+	}
+}
+
+// writeBackup writes a fetched backup blob to file.
+func writeBackup(file string, blob []byte, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return nil, writeNewFile(file, blob)
+}
+
+// restoreOp returns the secretOp of `<object> restore --file`; blob holds
+// the file's content once prepare has run.
+func restoreOp(object string, file *string, blob *[]byte) secretOp {
+	return secretOp{
+		use: "restore", short: "Restore a " + object + " from a backup file", target: vaultOnly,
+		flags: func(cmd *cobra.Command) {
+			cmd.Flags().StringVarP(file, "file", "f", "", "backup file written by "+object+" backup")
+		},
+		prepare: func(*cobra.Command) (err error) {
+			*blob, err = readBlobFile(*file)
+			return err
+		},
+	}
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/certs"
 	"github.com/keyhaven/keyhaven/internal/kverr"
+	"github.com/keyhaven/keyhaven/internal/vaults"
 )
 
 const (
@@ -45,13 +47,13 @@ func certificateRoutes() []route {
 		{method: "PATCH", pattern: "/certificates/{name}/pending", op: "UpdateCertificateOperation", action: cv + "update/action", scope: scopeObject, body: certBody, handle: (*Server).updateCertificateOperation},
 		{method: "DELETE", pattern: "/certificates/{name}/pending", op: "DeleteCertificateOperation", action: cv + "update/action", scope: scopeObject, handle: (*Server).deleteCertificateOperation},
 		{method: "POST", pattern: "/certificates/{name}/pending/merge", op: "MergeCertificate", action: cv + "create/action", scope: scopeObject, body: certMergeBody, handle: (*Server).mergeCertificate},
-		{method: "POST", pattern: "/certificates/{name}/backup", op: "BackupCertificate", action: cv + "backup/action", scope: scopeObject, handle: (*Server).backupCertificate},
+		{method: "POST", pattern: "/certificates/{name}/backup", op: "BackupCertificate", action: cv + "backup/action", scope: scopeObject, handle: backupRoute(func(s *Server) func(context.Context, *vaults.Vault, string) ([]byte, error) { return s.Certs.Backup })},
 		{method: "POST", pattern: "/certificates/restore", op: "RestoreCertificate", action: cv + "restore/action", scope: scopeVault, body: restoreBody, handle: (*Server).restoreCertificate},
 		{method: "GET", pattern: "/deletedcertificates", op: "GetDeletedCertificates", action: cv + "read", scope: scopeVault, handle: listRoute(func(s *Server, c *call, cur string, max int) (certs.Page[certs.DeletedCertificate], error) {
 			return s.Certs.ListDeleted(c.r.Context(), c.vault, cur, max)
 		}, func(c *call, x *certs.DeletedCertificate) certBundle { return c.deletedCertJSON(x, true) })},
 		{method: "GET", pattern: "/deletedcertificates/{name}", op: "GetDeletedCertificate", action: cv + "read", scope: scopeObject, handle: (*Server).getDeletedCertificate},
-		{method: "DELETE", pattern: "/deletedcertificates/{name}", op: "PurgeDeletedCertificate", action: cv + "purge/action", scope: scopeObject, handle: (*Server).purgeDeletedCertificate},
+		{method: "DELETE", pattern: "/deletedcertificates/{name}", op: "PurgeDeletedCertificate", action: cv + "purge/action", scope: scopeObject, handle: purgeRoute(func(s *Server) func(context.Context, *vaults.Vault, string) error { return s.Certs.Purge })},
 		{method: "POST", pattern: "/deletedcertificates/{name}/recover", op: "RecoverDeletedCertificate", action: cv + "recover/action", scope: scopeObject, handle: (*Server).recoverDeletedCertificate},
 		{method: "GET", pattern: "/certificates/contacts", op: "GetCertificateContacts", action: ccw, scope: scopeVault, handle: (*Server).getContacts},
 		{method: "PUT", pattern: "/certificates/contacts", op: "SetCertificateContacts", action: ccw, scope: scopeVault, body: certBody, handle: (*Server).setContacts},
@@ -386,25 +388,12 @@ func (s *Server) mergeCertificate(c *call) error {
 	return c.reply(http.StatusCreated, c.certJSON(x))
 }
 
-func (s *Server) backupCertificate(c *call) error {
-	blob, err := s.Certs.Backup(c.r.Context(), c.vault, c.param(0))
+func (s *Server) restoreCertificate(c *call) error {
+	blob, err := c.backupValue()
 	if err != nil {
 		return err
 	}
-	return c.reply(http.StatusOK, backupResult{Value: blob})
-}
-
-func (s *Server) restoreCertificate(c *call) error {
-	var req struct {
-		Value *base64URL `json:"value"`
-	}
-	if err := c.decode(&req); err != nil {
-		return err
-	}
-	if req.Value == nil {
-		return kverr.BadParameterf("The parameter 'value' is required.")
-	}
-	x, err := s.Certs.Restore(c.r.Context(), c.vault, *req.Value)
+	x, err := s.Certs.Restore(c.r.Context(), c.vault, blob)
 	return c.certReply(http.StatusOK, x, err)
 }
 
@@ -414,13 +403,6 @@ func (s *Server) getDeletedCertificate(c *call) error {
 		return err
 	}
 	return c.reply(http.StatusOK, c.deletedCertJSON(d, false))
-}
-
-func (s *Server) purgeDeletedCertificate(c *call) error {
-	if err := s.Certs.Purge(c.r.Context(), c.vault, c.param(0)); err != nil {
-		return err
-	}
-	return c.noContent()
 }
 
 func (s *Server) recoverDeletedCertificate(c *call) error {

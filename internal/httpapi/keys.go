@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
 	"github.com/keyhaven/keyhaven/internal/kcrypto"
 	"github.com/keyhaven/keyhaven/internal/keys"
 	"github.com/keyhaven/keyhaven/internal/kverr"
+	"github.com/keyhaven/keyhaven/internal/vaults"
 )
 
 const kv = "Microsoft.KeyVault/vaults/keys/"
@@ -34,7 +36,7 @@ func keyRoutes() []route {
 		{method: "GET", pattern: "/keys/{name}/versions", op: "GetKeyVersions", action: kv + "read", scope: scopeObject, handle: listRoute(func(s *Server, c *call, cur string, max int) (keys.Page[keys.Key], error) {
 			return s.Keys.ListVersions(c.r.Context(), c.vault, c.param(0), cur, max)
 		}, func(c *call, k *keys.Key) keyBundle { return c.keyJSON(k, true, true) })},
-		{method: "POST", pattern: "/keys/{name}/backup", op: "BackupKey", action: kv + "backup/action", scope: scopeObject, handle: (*Server).backupKey},
+		{method: "POST", pattern: "/keys/{name}/backup", op: "BackupKey", action: kv + "backup/action", scope: scopeObject, handle: backupRoute(func(s *Server) func(context.Context, *vaults.Vault, string) ([]byte, error) { return s.Keys.Backup })},
 		{method: "POST", pattern: "/keys/restore", op: "RestoreKey", action: kv + "restore/action", scope: scopeVault, body: restoreBody, handle: (*Server).restoreKey},
 		{method: "POST", pattern: "/keys/{name}/rotate", op: "RotateKey", action: kv + "rotate/action", scope: scopeObject, handle: (*Server).rotateKey},
 		{method: "GET", pattern: "/keys/{name}/rotationpolicy", op: "GetKeyRotationPolicy", action: "Microsoft.KeyVault/vaults/keyrotationpolicies/read", scope: scopeObject, handle: (*Server).getRotationPolicy},
@@ -43,7 +45,7 @@ func keyRoutes() []route {
 			return s.Keys.ListDeleted(c.r.Context(), c.vault, cur, max)
 		}, func(c *call, d *keys.DeletedKey) keyBundle { return c.deletedKeyJSON(d, true) })},
 		{method: "GET", pattern: "/deletedkeys/{name}", op: "GetDeletedKey", action: kv + "read", scope: scopeObject, handle: (*Server).getDeletedKey},
-		{method: "DELETE", pattern: "/deletedkeys/{name}", op: "PurgeDeletedKey", action: kv + "purge/action", scope: scopeObject, handle: (*Server).purgeDeletedKey},
+		{method: "DELETE", pattern: "/deletedkeys/{name}", op: "PurgeDeletedKey", action: kv + "purge/action", scope: scopeObject, handle: purgeRoute(func(s *Server) func(context.Context, *vaults.Vault, string) error { return s.Keys.Purge })},
 		{method: "POST", pattern: "/deletedkeys/{name}/recover", op: "RecoverDeletedKey", action: kv + "recover/action", scope: scopeObject, handle: (*Server).recoverDeletedKey},
 		// Attestation needs an HSM and release needs secure key release: both
 		// are declared so callers get a clear answer instead of a 404.
@@ -234,16 +236,11 @@ func (s *Server) recoverDeletedKey(c *call) error {
 }
 
 func (s *Server) restoreKey(c *call) error {
-	var req struct {
-		Value *base64URL `json:"value"`
-	}
-	if err := c.decode(&req); err != nil {
+	blob, err := c.backupValue()
+	if err != nil {
 		return err
 	}
-	if req.Value == nil {
-		return kverr.BadParameterf("The parameter 'value' is required.")
-	}
-	k, err := s.Keys.Restore(c.r.Context(), c.vault, *req.Value)
+	k, err := s.Keys.Restore(c.r.Context(), c.vault, blob)
 	return c.keyReply(k, err)
 }
 
@@ -268,21 +265,6 @@ func (s *Server) getDeletedKey(c *call) error {
 		return err
 	}
 	return c.reply(http.StatusOK, c.deletedKeyJSON(d, false))
-}
-
-func (s *Server) purgeDeletedKey(c *call) error {
-	if err := s.Keys.Purge(c.r.Context(), c.vault, c.param(0)); err != nil {
-		return err
-	}
-	return c.noContent()
-}
-
-func (s *Server) backupKey(c *call) error {
-	blob, err := s.Keys.Backup(c.r.Context(), c.vault, c.param(0))
-	if err != nil {
-		return err
-	}
-	return c.reply(http.StatusOK, backupResult{Value: blob})
 }
 
 type rotationPolicyJSON struct {

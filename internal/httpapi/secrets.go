@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/secrets"
+	"github.com/keyhaven/keyhaven/internal/vaults"
 )
 
 const sv = "Microsoft.KeyVault/vaults/secrets/"
@@ -36,13 +38,13 @@ func secretRoutes() []route {
 		{method: "GET", pattern: "/secrets/{name}/versions", op: "GetSecretVersions", action: sv + "readMetadata/action", scope: scopeObject, handle: listRoute(func(s *Server, c *call, cur string, max int) (secrets.Page[secrets.Secret], error) {
 			return s.Secrets.ListVersions(c.r.Context(), c.vault, c.param(0), cur, max)
 		}, func(c *call, x *secrets.Secret) secretBundle { return c.secretJSON(x, false, true) })},
-		{method: "POST", pattern: "/secrets/{name}/backup", op: "BackupSecret", action: sv + "backup/action", scope: scopeObject, handle: (*Server).backupSecret},
+		{method: "POST", pattern: "/secrets/{name}/backup", op: "BackupSecret", action: sv + "backup/action", scope: scopeObject, handle: backupRoute(func(s *Server) func(context.Context, *vaults.Vault, string) ([]byte, error) { return s.Secrets.Backup })},
 		{method: "POST", pattern: "/secrets/restore", op: "RestoreSecret", action: sv + "restore/action", scope: scopeVault, body: restoreBody, handle: (*Server).restoreSecret},
 		{method: "GET", pattern: "/deletedsecrets", op: "GetDeletedSecrets", action: sv + "readMetadata/action", scope: scopeVault, handle: listRoute(func(s *Server, c *call, cur string, max int) (secrets.Page[secrets.DeletedSecret], error) {
 			return s.Secrets.ListDeleted(c.r.Context(), c.vault, cur, max)
 		}, func(c *call, x *secrets.DeletedSecret) secretBundle { return c.deletedSecretJSON(x, false) })},
 		{method: "GET", pattern: "/deletedsecrets/{name}", op: "GetDeletedSecret", action: sv + "getSecret/action", scope: scopeObject, handle: (*Server).getDeletedSecret},
-		{method: "DELETE", pattern: "/deletedsecrets/{name}", op: "PurgeDeletedSecret", action: sv + "purge/action", scope: scopeObject, handle: (*Server).purgeDeletedSecret},
+		{method: "DELETE", pattern: "/deletedsecrets/{name}", op: "PurgeDeletedSecret", action: sv + "purge/action", scope: scopeObject, handle: purgeRoute(func(s *Server) func(context.Context, *vaults.Vault, string) error { return s.Secrets.Purge })},
 		{method: "POST", pattern: "/deletedsecrets/{name}/recover", op: "RecoverDeletedSecret", action: sv + "recover/action", scope: scopeObject, handle: (*Server).recoverDeletedSecret},
 	}
 }
@@ -180,13 +182,6 @@ func (s *Server) getDeletedSecret(c *call) error {
 	return c.reply(http.StatusOK, c.deletedSecretJSON(d, true))
 }
 
-func (s *Server) purgeDeletedSecret(c *call) error {
-	if err := s.Secrets.Purge(c.r.Context(), c.vault, c.param(0)); err != nil {
-		return err
-	}
-	return c.noContent()
-}
-
 func (s *Server) recoverDeletedSecret(c *call) error {
 	sec, err := s.Secrets.Recover(c.r.Context(), c.vault, c.param(0))
 	if err != nil {
@@ -199,25 +194,12 @@ type backupResult struct {
 	Value base64URL `json:"value"`
 }
 
-func (s *Server) backupSecret(c *call) error {
-	blob, err := s.Secrets.Backup(c.r.Context(), c.vault, c.param(0))
+func (s *Server) restoreSecret(c *call) error {
+	blob, err := c.backupValue()
 	if err != nil {
 		return err
 	}
-	return c.reply(http.StatusOK, backupResult{Value: blob})
-}
-
-func (s *Server) restoreSecret(c *call) error {
-	var req struct {
-		Value *base64URL `json:"value"`
-	}
-	if err := c.decode(&req); err != nil {
-		return err
-	}
-	if req.Value == nil {
-		return kverr.BadParameterf("The parameter 'value' is required.")
-	}
-	sec, err := s.Secrets.Restore(c.r.Context(), c.vault, *req.Value)
+	sec, err := s.Secrets.Restore(c.r.Context(), c.vault, blob)
 	if err != nil {
 		return err
 	}

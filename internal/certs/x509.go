@@ -346,4 +346,3 @@ func checkMatches(c *x509.Certificate, pub crypto.PublicKey) error {
 	}
 	return kverr.BadParameterf("The certificate's public key does not match the key of the pending certificate request.")
 }
-

@@ -43,7 +43,7 @@ func (s *Service) Import(ctx context.Context, v *vaults.Vault, name string, p Im
 		contentType = p.Policy.SecretProps.ContentType
 	}
 	preserve := p.PreserveCertOrder != nil && *p.PreserveCertOrder
-	b, format, err := bundle.Parse(p.Value, p.Password, contentType, true, preserve)
+	b, format, err := s.parse(ctx, p.Value, p.Password, contentType, preserve)
 	if err != nil {
 		return nil, err
 	}
@@ -120,4 +120,15 @@ func checkKeyProps(given, actual *KeyProps) error {
 		return kverr.BadParameterf("The policy's key_props do not match the imported key.")
 	}
 	return nil
+}
+
+// parse reads an import bundle in one of the service's parse slots.
+func (s *Service) parse(ctx context.Context, value, password, contentType string, preserve bool) (*bundle.Bundle, string, error) {
+	select {
+	case s.parsing <- struct{}{}:
+		defer func() { <-s.parsing }()
+	case <-ctx.Done():
+		return nil, "", ctx.Err()
+	}
+	return bundle.Parse(value, password, contentType, true, preserve)
 }

@@ -13,6 +13,7 @@ package certs
 import (
 	"crypto/x509"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"time"
 
@@ -34,12 +35,17 @@ type Service struct {
 	keys    *keys.Service
 	secrets *secrets.Service
 	now     func() time.Time
+	// parsing bounds concurrent bundle parses: a PFX may ask for up to a
+	// million key-derivation rounds, so imports queue rather than take
+	// every core.
+	parsing chan struct{}
 }
 
 // New returns the certificates service over b, writing backing keys and
 // secrets through ks and ss; now is the clock.
 func New(b *barrier.Barrier, ks *keys.Service, ss *secrets.Service, now func() time.Time) *Service {
-	return &Service{b: b, store: objects.New[record](b, now, "certificates", lifecycleErrors), keys: ks, secrets: ss, now: now}
+	return &Service{b: b, store: objects.New[record](b, now, "certificates", lifecycleErrors), keys: ks, secrets: ss, now: now,
+		parsing: make(chan struct{}, max(1, runtime.NumCPU()/2))}
 }
 
 // issuance is a signed certificate version ready to be stored.

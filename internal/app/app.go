@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/audit"
 	"github.com/keyhaven/keyhaven/internal/authz"
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/certs"
@@ -46,6 +48,9 @@ type App struct {
 	identity *identity.Service
 	policy   *policyStore
 	sched    *scheduler.Scheduler
+	audit    *audit.Logger // nil when no sink is configured
+
+	auditFailClosed bool
 
 	ln     net.Listener
 	srv    *http.Server
@@ -132,8 +137,37 @@ func (a *App) bootstrapAdmin(ctx context.Context, name string, lifetime time.Dur
 
 // handler returns the HTTP API.
 func (a *App) handler() http.Handler {
-	return httpapi.New(httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Keys: a.keys, Certs: a.certs, Identity: a.identity, Authz: a.policy,
-		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log})
+	d := httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Keys: a.keys, Certs: a.certs, Identity: a.identity, Authz: a.policy,
+		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log}
+	if a.audit != nil {
+		d.Audit, d.AuditFailClosed = a.audit, a.auditFailClosed
+	}
+	return httpapi.New(d)
+}
+
+// openAudit starts the audit logger over the file at path (none when
+// empty) and, with stdout, standard output.
+func (a *App) openAudit(path string, maxBytes int64, fsync string, stdout bool, key ed25519.PrivateKey) error {
+	var sinks []audit.Sink
+	if path != "" {
+		f, err := audit.OpenFile(path, maxBytes, fsync)
+		if err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+		sinks = append(sinks, f)
+	}
+	if stdout {
+		sinks = append(sinks, audit.NewWriterSink(os.Stdout))
+	}
+	if len(sinks) == 0 {
+		return nil
+	}
+	l, err := audit.New(audit.Options{Key: key, FailClosed: a.auditFailClosed, Now: a.now}, sinks...)
+	if err != nil {
+		return err
+	}
+	a.audit = l
+	return nil
 }
 
 // listen opens the TCP listener and prepares the HTTPS server.
@@ -181,6 +215,9 @@ func (a *App) Serve() error {
 func (a *App) Shutdown(ctx context.Context) error {
 	err := a.srv.Shutdown(ctx)
 	a.sched.Stop()
+	if a.audit != nil {
+		err = errors.Join(err, a.audit.Close())
+	}
 	a.barrier.Seal()
 	if a.tmpDir != "" {
 		err = errors.Join(err, os.RemoveAll(a.tmpDir))

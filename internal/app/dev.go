@@ -2,12 +2,16 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/audit"
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/servertls"
 	"github.com/keyhaven/keyhaven/internal/storage/memory"
@@ -32,6 +36,8 @@ type DevInfo struct {
 	AuthorityHost string `json:"authorityHost"`
 	ClientID      string `json:"clientId"`
 	ClientSecret  string `json:"clientSecret"`
+	AuditFile     string `json:"auditFile"`    // the audit log (removed with the dev directory)
+	AuditKeyFile  string `json:"auditKeyFile"` // its public key, for keyhaven audit verify --key
 }
 
 // NewDev starts a dev-mode server: in-memory storage, a dev seal, a fresh
@@ -62,6 +68,10 @@ func NewDev(ctx context.Context, o DevOptions) (*App, *DevInfo, error) {
 		return nil, nil, err
 	}
 	a.tls = bundle
+	auditFile, auditKey, err := a.devAudit(o.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := a.listen(o.Listen); err != nil {
 		return nil, nil, err
 	}
@@ -72,8 +82,24 @@ func NewDev(ctx context.Context, o DevOptions) (*App, *DevInfo, error) {
 		AuthorityHost: "https://localhost:" + a.Port(),
 		ClientID:      app.ClientID,
 		ClientSecret:  secret,
+		AuditFile:     auditFile,
+		AuditKeyFile:  auditKey,
 	}
 	return a, info, nil
+}
+
+// devAudit audits to {dir}/audit.log with a fresh signing key whose public
+// key is written to {dir}/audit-key.pub.
+func (a *App) devAudit(dir string) (file, pubFile string, err error) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	file, pubFile = filepath.Join(dir, "audit.log"), filepath.Join(dir, "audit-key.pub")
+	if err := os.WriteFile(pubFile, audit.PublicKeyPEM(key.Public().(ed25519.PublicKey)), 0o644); err != nil {
+		return "", "", err
+	}
+	return file, pubFile, a.openAudit(file, 100<<20, audit.FsyncNever, false, key)
 }
 
 // devDefaults fills o's defaults; tmpDir is the directory it created for
@@ -112,6 +138,7 @@ func (d *DevInfo) Banner() string {
   Vault URL   %[1]s
   Authority   %[2]s   (tenant %[3]s)
   CA file     %[4]s
+  Audit log   %[8]s   (keyhaven audit verify --key %[9]s %[8]s)
 
 Trust the CA and use the dev application (Go SDK, JS SDK, keyhaven CLI):
 
@@ -127,7 +154,7 @@ AZURE_TENANT_ID=adfs lets DefaultAzureCredential work unchanged; with
 NewClientSecretCredential use tenant %[3]s and DisableInstanceDiscovery.
 *.localhost names need a hosts entry for the SDKs (the keyhaven CLI resolves them itself):
   echo "127.0.0.1 %[7]s" | sudo tee -a /etc/hosts
-`, d.VaultURL, d.AuthorityHost, d.TenantID, d.CAFile, d.ClientID, d.ClientSecret, hostOf(d.VaultURL))
+`, d.VaultURL, d.AuthorityHost, d.TenantID, d.CAFile, d.ClientID, d.ClientSecret, hostOf(d.VaultURL), d.AuditFile, d.AuditKeyFile)
 }
 
 func hostOf(raw string) string {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/audit"
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/config"
 	"github.com/keyhaven/keyhaven/internal/servertls"
@@ -44,6 +45,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, errors.Join(err, a.store.Close())
 	}
 	if err := a.initOrUnseal(ctx, cfg); err != nil {
+		return nil, errors.Join(err, a.store.Close())
+	}
+	if err := a.setUpAudit(cfg); err != nil {
 		return nil, errors.Join(err, a.store.Close())
 	}
 	if err := a.listen(cfg.Listen); err != nil {
@@ -179,4 +183,27 @@ func trimNewline(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// setUpAudit opens the audit log of the configuration, with the signing
+// key from audit.keyFile (generated on first start).
+func (a *App) setUpAudit(cfg config.Config) error {
+	c := cfg.Audit
+	path := c.File
+	switch path {
+	case "":
+		path = filepath.Join(cfg.DataDir, "audit", "audit.log")
+	case "off":
+		path = ""
+	}
+	keyFile := c.KeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "audit", "signing-key.pem")
+	}
+	key, err := audit.LoadOrCreateKey(keyFile)
+	if err != nil {
+		return fmt.Errorf("audit signing key: %w", err)
+	}
+	a.auditFailClosed = c.FailClosed
+	return a.openAudit(path, int64(c.MaxSizeMB)<<20, c.Fsync, c.Stdout, key)
 }

@@ -35,6 +35,7 @@ type Config struct {
 	Seal            SealConfig     `yaml:"seal"`
 	Identity        IdentityConfig `yaml:"identity"`
 	Log             LogConfig      `yaml:"log"`
+	Audit           AuditConfig    `yaml:"audit"`
 	ShutdownTimeout time.Duration  `yaml:"shutdownTimeout" desc:"How long a graceful shutdown waits for requests in flight."`
 	Vaults          []VaultConfig  `yaml:"vaults" flag:"vault" desc:"Vaults the server makes sure exist at start. The environment variable takes comma-separated names and the flag may be repeated; vaults named that way get the default settings and replace the file's list."`
 
@@ -93,6 +94,17 @@ type LogConfig struct {
 	Format string `yaml:"format" enum:"text,json" desc:"Log line format."`
 }
 
+// AuditConfig configures the audit log: one record per request, hash
+// chained, with checkpoints signed by the server's audit key.
+type AuditConfig struct {
+	File       string `yaml:"file" desc:"Audit log file. Empty means {dataDir}/audit/audit.log; off writes no file (then audit.stdout should be on)."`
+	MaxSizeMB  int    `yaml:"maxSizeMB" desc:"Size in MiB at which the audit file is renamed to {file}.{UTC time} and a new one continues the chain; 0 never rotates."`
+	Fsync      string `yaml:"fsync" enum:"always,interval,never" desc:"When audit records reach the disk: always (before each response), interval (at least every second) or never (left to the operating system)."`
+	Stdout     bool   `yaml:"stdout" desc:"Also write the audit log, with its own chain, to standard output."`
+	FailClosed bool   `yaml:"failClosed" desc:"Refuse (503) requests whose audit record cannot be written, and hold each response until its record is written."`
+	KeyFile    string `yaml:"keyFile" desc:"Ed25519 private key (PKCS#8 PEM) that signs the audit checkpoints. Empty means {dataDir}/audit/signing-key.pem, generated on first start; its public key is written beside it (.pub) for keyhaven audit verify --key."`
+}
+
 // VaultConfig is a vault the server makes sure exists at start.
 type VaultConfig struct {
 	Name                    string `yaml:"name" desc:"Vault name: 3-24 letters, digits and single hyphens, starting with a letter, ending with a letter or digit; unique regardless of case."`
@@ -120,6 +132,7 @@ func Default() Config {
 		Seal:            SealConfig{Type: "passphrase"},
 		Identity:        IdentityConfig{TokenLifetime: time.Hour, ChallengeTenant: "any"},
 		Log:             LogConfig{Level: "info", Format: "text"},
+		Audit:           AuditConfig{MaxSizeMB: 100, Fsync: "interval"},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }

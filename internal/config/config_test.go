@@ -116,6 +116,7 @@ func TestLoadFile(t *testing.T) {
 		Seal:            SealConfig{Type: "keyfile", KeyFile: "/etc/kh/seal.key"},
 		Identity:        IdentityConfig{TenantID: "3f2504e0-4f89-11d3-9a0c-0305e82c3301", TokenLifetime: 90 * time.Minute, ChallengeTenant: "any"},
 		Log:             LogConfig{Level: "debug", Format: "json"},
+		Audit:           AuditConfig{MaxSizeMB: 100, Fsync: "interval"},
 		ShutdownTimeout: 45 * time.Second,
 		Vaults: []VaultConfig{
 			{Name: "payments", SoftDeleteRetentionDays: 30, PurgeProtection: true},
@@ -288,6 +289,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		Seal:            SealConfig{Type: "keyfile"},
 		Identity:        IdentityConfig{TenantID: "contoso", TokenLifetime: 48 * time.Hour, ChallengeTenant: "any"},
 		Log:             LogConfig{Level: "trace", Format: "xml"},
+		Audit:           AuditConfig{Fsync: "sometimes", MaxSizeMB: -1},
 		ShutdownTimeout: -time.Second,
 		Vaults:          []VaultConfig{{Name: "a", SoftDeleteRetentionDays: 90}, {Name: "Dup", SoftDeleteRetentionDays: 3}, {Name: "dup", SoftDeleteRetentionDays: 90}},
 	}
@@ -295,6 +297,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		`storage.backend (KEYHAVEN_STORAGE_BACKEND, --storage-backend): must be "bolt" or "memory", got "foo"`,
 		`log.level (KEYHAVEN_LOG_LEVEL, --log-level): must be "debug", "info", "warn" or "error", got "trace"`,
 		`log.format (KEYHAVEN_LOG_FORMAT, --log-format): must be "text" or "json", got "xml"`,
+		`audit.fsync (KEYHAVEN_AUDIT_FSYNC, --audit-fsync): must be "always", "interval" or "never", got "sometimes"`,
+		`audit.maxSizeMB (KEYHAVEN_AUDIT_MAX_SIZE_MB, --audit-max-size-mb): must not be negative, got -1`,
 		`listen (KEYHAVEN_LISTEN, --listen): must be host:port`,
 		`dnsSuffix (KEYHAVEN_DNS_SUFFIX, --dns-suffix): must be a lower-case DNS name`,
 		`dataDir (KEYHAVEN_DATA_DIR, --data-dir): is required`,

@@ -31,6 +31,10 @@ func RegisterFlags(fs *pflag.FlagSet) {
 			fs.Duration(s.flag, *d, s.desc)
 		case *[]string:
 			fs.StringSlice(s.flag, *d, s.desc)
+		case *int:
+			fs.Int(s.flag, *d, s.desc)
+		case *bool:
+			fs.Bool(s.flag, *d, s.desc)
 		case *[]VaultConfig:
 			fs.StringSlice(s.flag, nil, s.desc)
 		}

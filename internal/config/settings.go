@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -138,6 +139,18 @@ func (s setting) set(c *Config, raw string) error {
 		*p = d
 	case *[]string:
 		*p = splitList(raw)
+	case *int:
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil {
+			return fmt.Errorf("%s: %q is not an integer", s.label(), raw)
+		}
+		*p = n
+	case *bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(raw))
+		if err != nil {
+			return fmt.Errorf("%s: %q is not true or false", s.label(), raw)
+		}
+		*p = b
 	case *[]VaultConfig:
 		*p = nil
 		for _, name := range splitList(raw) {

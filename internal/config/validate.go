@@ -37,6 +37,12 @@ func (c *Config) Validate() error {
 		p.addf(label("shutdownTimeout"), "must be positive, got %v", c.ShutdownTimeout)
 	}
 	p.checkVaults(c.Vaults)
+	if c.Audit.MaxSizeMB < 0 {
+		p.addf(label("audit.maxSizeMB"), "must not be negative, got %d", c.Audit.MaxSizeMB)
+	}
+	if c.Audit.File == "off" && !c.Audit.Stdout {
+		c.Warnings = append(c.Warnings, "audit.file is off and audit.stdout is false: no request is audited")
+	}
 	return errors.Join(p...)
 }
 

@@ -28,6 +28,7 @@ type call struct {
 	vault     *vaults.Vault
 	principal *identity.Principal
 	body      []byte
+	errCode   string // Azure error code of a failed request, for the audit record
 }
 
 func newCall(w http.ResponseWriter, r *http.Request) *call {

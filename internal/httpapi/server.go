@@ -55,6 +55,10 @@ type Deps struct {
 	// the 401 challenge names (see config.IdentityConfig).
 	ChallengeTenant string
 	Logger          *slog.Logger
+	// Audit, when set, gets one record per request; AuditFailClosed makes
+	// a request whose record cannot be written fail with 503.
+	Audit           Auditor
+	AuditFailClosed bool
 	Now             func() time.Time
 }
 
@@ -74,27 +78,31 @@ func New(d Deps) *Server {
 	return &Server{Deps: d, data: newTable(dataRoutes()), authority: newTable(authorityRoutes())}
 }
 
-// ServeHTTP implements http.Handler. With debug logging on, every request
-// is logged (method, path, status, duration; never bodies or headers).
+// ServeHTTP implements http.Handler. Every request gets an audit record
+// when an Auditor is set; with debug logging on, every request is also
+// logged (method, path, status, duration; never bodies or headers).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK, hold: s.Audit != nil && s.AuditFailClosed}
 	if s.Logger.Enabled(r.Context(), slog.LevelDebug) {
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		defer func() {
 			s.Logger.Debug("request", "method", r.Method, "host", r.Host, "path", r.URL.Path,
 				"status", rec.status, "durationMs", float64(time.Since(start).Microseconds())/1000,
 				"requestId", w.Header().Get("X-Ms-Request-Id"))
 		}()
-		w = rec
 	}
-	c := newCall(w, r)
-	var err error
-	if vaultName, ok := s.vaultName(r.Host); ok {
-		err = s.serveData(c, vaultName)
-	} else {
-		err = s.serveAuthority(c)
+	c := newCall(rec, r)
+	serve := func() error {
+		if vaultName, ok := s.vaultName(r.Host); ok {
+			return s.serveData(c, vaultName)
+		}
+		return s.serveAuthority(c)
 	}
-	if err != nil {
+	if s.Audit != nil {
+		s.audited(c, rec, serve)
+		return
+	}
+	if err := serve(); err != nil {
 		s.renderError(c, err)
 	}
 }
@@ -167,14 +175,3 @@ func noRoute(pathKnown bool) error {
 
 var errSealed = kverr.New(kverr.Unavailable, "ServiceUnavailable",
 	"The keyhaven server is sealed: no data can be served until it is unsealed (keyhaven operator unseal).")
-
-// statusRecorder remembers the status code written, for the request log.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}

@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/audit"
+	"github.com/keyhaven/keyhaven/internal/kverr"
+)
+
+// Auditor receives one record per request.
+type Auditor interface {
+	Log(r *audit.Record) error
+	Err() error
+}
+
+// recorder remembers the status written and, in fail-closed mode, holds
+// the response back until its audit record is written.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	hold   bool
+	body   []byte
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	if !r.hold {
+		r.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.hold {
+		r.body = append(r.body, b...)
+		return len(b), nil
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// release sends a held response.
+func (r *recorder) release() {
+	r.ResponseWriter.WriteHeader(r.status)
+	_, _ = r.ResponseWriter.Write(r.body)
+}
+
+var errAuditUnavailable = kverr.New(kverr.Unavailable, "ServiceUnavailable",
+	"The audit log cannot be written, and this server refuses requests it cannot audit (audit.failClosed).")
+
+// audited serves c and writes its audit record. In fail-closed mode a
+// request is refused while the audit log is failing, and a response is
+// sent only once its record is written (else the client gets 503).
+func (s *Server) audited(c *call, rec *recorder, serve func() error) {
+	start := time.Now()
+	var err error
+	if s.AuditFailClosed && s.Audit.Err() != nil {
+		err = errAuditUnavailable
+	} else {
+		err = serve()
+	}
+	if err != nil {
+		s.renderError(c, err)
+	}
+	logErr := s.Audit.Log(s.auditRecord(c, rec.status, start))
+	if !rec.hold {
+		return
+	}
+	if logErr != nil {
+		s.Logger.Error("audit record not written; response refused", "requestId", c.requestID, "err", logErr)
+		rec.body, rec.status = nil, 0
+		hdr := rec.ResponseWriter.Header()
+		for k := range hdr {
+			if strings.HasPrefix(k, "Location") || k == "Retry-After" {
+				delete(hdr, k)
+			}
+		}
+		s.renderError(c, errAuditUnavailable)
+	}
+	rec.release()
+}
+
+// auditRecord describes the request: who, what, from where, with what
+// result. It holds no body, header value or token.
+func (s *Server) auditRecord(c *call, status int, start time.Time) *audit.Record {
+	r := c.r
+	rec := &audit.Record{Time: start.UTC(), ResourceID: "/", OperationName: "Unknown", Category: audit.CategoryAuditEvent,
+		ResultType: audit.ResultType(status), ResultSignature: http.StatusText(status), ResultDescription: c.errCode,
+		DurationMs: time.Since(start).Milliseconds(), CallerIPAddress: remoteIP(r.RemoteAddr),
+		CorrelationID: truncate(r.Header.Get("x-ms-client-request-id"), 128),
+		Properties: audit.Properties{ID: "https://" + r.Host + r.URL.EscapedPath(), RequestURI: "https://" + r.Host + r.URL.RequestURI(),
+			HTTPStatusCode: status, ClientInfo: truncate(r.UserAgent(), 256), RequestID: c.requestID, ErrorCode: c.errCode}}
+	if c.route != nil {
+		rec.OperationName = c.route.op
+	}
+	if v, ok := c.queryValue("api-version"); ok {
+		rec.OperationVersion = truncate(v, 32)
+	}
+	if c.vault != nil {
+		rec.ResourceID = "/vaults/" + c.vault.Name
+	}
+	if p := c.principal; p != nil {
+		rec.Identity = &audit.Identity{Claim: audit.Claims{ObjectID: p.ObjectID, AppID: p.AppID, TenantID: p.TenantID, Name: p.Name}}
+	}
+	return rec
+}
+
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -355,7 +355,9 @@ func (s *Service) CancelOperation(ctx context.Context, v *vaults.Vault, name, re
 		if op.Status != StatusInProgress {
 			return kverr.BadParameterf("The certificate operation of %s is %s and can no longer be cancelled.", op.Name, op.Status)
 		}
-		op.Cancel, op.Status, op.Details, op.Material = true, StatusCancelled, "The certificate request was cancelled.", nil
+		// The key and CSR stay: a certificate signed before the cancel can
+		// still be merged.
+		op.Cancel, op.Status, op.Details = true, StatusCancelled, "The certificate request was cancelled."
 		return putPending(bt, v, op)
 	})
 	if err != nil {

@@ -173,7 +173,10 @@ func (s *Service) patchPolicy(t *objects.Tx[record], it *item, u *Policy) error 
 		return err
 	}
 	next := orZero(m.Policy).merge(u)
-	if err := next.normalize(false); err != nil {
+	// A policy whose certificates this server issues is checked as for a
+	// create: generated key sizes, a subject or names.
+	issues := next.Issuer != nil && !strings.EqualFold(next.Issuer.Name, IssuerUnknown)
+	if err := next.normalize(issues); err != nil {
 		return err
 	}
 	return s.setPolicy(t, &it.Head, &next, s.now().Unix())

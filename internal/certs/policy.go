@@ -20,7 +20,7 @@ type Policy struct {
 	KeyProps        *KeyProps         `json:"key_props,omitempty"`
 	SecretProps     *SecretProps      `json:"secret_props,omitempty"`
 	X509Props       *X509Props        `json:"x509_props,omitempty"`
-	LifetimeActions []LifetimeAction  `json:"lifetime_actions,omitempty"`
+	LifetimeActions []LifetimeAction  `json:"lifetime_actions"` // [] (none) differs from absent (the default)
 	Issuer          *IssuerParameters `json:"issuer,omitempty"`
 	Attributes      *PolicyAttributes `json:"attributes,omitempty"`
 }
@@ -42,9 +42,9 @@ type SecretProps struct {
 // X509Props are the X.509 properties of issued certificates.
 type X509Props struct {
 	Subject          string            `json:"subject,omitempty"`
-	EKUs             []string          `json:"ekus,omitempty"`
+	EKUs             []string          `json:"ekus"` // [] (none) differs from absent (the default)
 	SANs             *SANs             `json:"sans,omitempty"`
-	KeyUsage         []string          `json:"key_usage,omitempty"`
+	KeyUsage         []string          `json:"key_usage"`
 	ValidityMonths   *int              `json:"validity_months,omitempty"`
 	BasicConstraints *BasicConstraints `json:"basic_constraints,omitempty"`
 }
@@ -486,8 +486,8 @@ func (a *LifetimeAction) normalize(p *Policy) error {
 		return kverr.BadParameterf("A lifetime action's trigger needs exactly one of lifetime_percentage and days_before_expiry.")
 	case t.LifetimePercentage != nil && (*t.LifetimePercentage < 1 || *t.LifetimePercentage > 99):
 		return kverr.BadParameterf("lifetime_percentage must be between 1 and 99.")
-	case t.DaysBeforeExpiry != nil && (*t.DaysBeforeExpiry < 1 || *t.DaysBeforeExpiry > *p.X509Props.ValidityMonths*31):
-		return kverr.BadParameterf("days_before_expiry must be between 1 and the certificate's validity in days.")
+	case t.DaysBeforeExpiry != nil && (*t.DaysBeforeExpiry < 1 || *t.DaysBeforeExpiry >= *p.X509Props.ValidityMonths*28):
+		return kverr.BadParameterf("days_before_expiry must be at least 1 and less than the certificate's shortest validity in days (%d).", *p.X509Props.ValidityMonths*28)
 	}
 	return nil
 }

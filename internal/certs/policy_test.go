@@ -212,3 +212,25 @@ func TestTriggerTimes(t *testing.T) {
 }
 
 func bigOne() *big.Int { return big.NewInt(1) }
+
+func TestEmptyListsSurviveStorage(t *testing.T) {
+	var p Policy
+	in := `{"issuer":{"name":"Self"},"x509_props":{"subject":"CN=ca","ekus":[],"key_usage":["keyCertSign"]},"lifetime_actions":[]}`
+	if err := json.Unmarshal([]byte(in), &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.normalize(true); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := json.Marshal(p)
+	var back Policy
+	if err := json.Unmarshal(stored, &back); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.normalize(true); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.X509Props.EKUs) != 0 || len(back.LifetimeActions) != 0 {
+		t.Fatalf("defaults came back after storage: %s", stored)
+	}
+}

@@ -134,26 +134,83 @@ func (s *Service) notify(ctx context.Context, v *vaults.Vault, cur *item, now ti
 	})
 }
 
-// renew issues the next version of a certificate under its policy.
+// errDueAtOnce aborts a renewal whose new version would itself be due.
+var errDueAtOnce = errors.New("certs: renewed version due at once")
+
+// renew issues the next version of a certificate under its policy. It
+// waits while an operation is in progress, stops after a renewal of this
+// version failed (until a create or a policy change), and never stores a
+// version that would be due for renewal at once (a trigger longer than
+// what the issuer grants), which would renew on every tick.
 func (s *Service) renew(ctx context.Context, v *vaults.Vault, cur *item, pol *Policy) (bool, error) {
+	if err := s.renewBlocked(ctx, v, cur, pol); err != nil {
+		return false, err
+	}
 	key, err := s.keyFor(ctx, v, pol, cur)
 	if err != nil {
 		return false, err
 	}
-	renewed := false
+	var op *pending
 	err = s.b.Update(ctx, func(bt *barrier.Tx) error {
-		renewed = false
+		op = nil
 		it, err := objects.In(s.store, bt, v).Get(cur.Head.Name, "")
 		if err != nil || it.Version != cur.Version {
 			return err // renewed meanwhile, or gone
 		}
-		op := &pending{Name: it.Head.Name, RequestID: objects.NewVersion(), Version: objects.NewVersion(), Policy: *pol,
+		op = &pending{Name: it.Head.Name, RequestID: objects.NewVersion(), Version: objects.NewVersion(), Policy: *pol,
 			Status: StatusInProgress, Enabled: true, Tags: it.Rec.Tags, Preserve: it.Rec.PreserveOrder, Created: s.now().Unix()}
 		if err := s.start(bt, v, op, key); err != nil {
 			return err
 		}
-		renewed = op.Status == StatusCompleted
+		if op.Status == StatusCompleted {
+			next, err := objects.In(s.store, bt, v).Get(it.Head.Name, "")
+			if err != nil {
+				return err
+			}
+			if renewNow, _ := dueAction(pol, &next.Rec, s.now()); renewNow {
+				return errDueAtOnce
+			}
+		}
 		return putPending(bt, v, op)
 	})
-	return renewed, err
+	if errors.Is(err, errDueAtOnce) {
+		return false, s.failRenewal(ctx, v, op, "The renewed certificate would be due for renewal at once: the issuer grants less validity than the lifetime action's trigger. Change the policy or renew the CA.")
+	}
+	if err != nil || op == nil {
+		return false, err
+	}
+	if op.Status != StatusCompleted {
+		return false, fmt.Errorf("renewal of certificate %s failed: %s", op.Name, op.Details)
+	}
+	return true, nil
+}
+
+// renewBlocked refuses a renewal while an operation is in progress or after
+// one failed for the current version.
+func (s *Service) renewBlocked(ctx context.Context, v *vaults.Vault, cur *item, pol *Policy) error {
+	var op *pending
+	err := s.b.View(ctx, func(bt *barrier.Tx) error {
+		var err error
+		op, err = getPending(bt, v, cur.Head.Name)
+		return err
+	})
+	switch {
+	case err != nil || op == nil:
+		return err
+	case op.Status == StatusInProgress:
+		return fmt.Errorf("certificate %s has an operation in progress; renewal waits", op.Name)
+	case op.Status == StatusFailed && op.Created >= max(cur.Rec.Created, orZero(pol.Attributes).Updated):
+		return fmt.Errorf("renewal of certificate %s failed (%s); it is retried after a new version or policy", op.Name, op.Details)
+	}
+	return nil
+}
+
+// failRenewal records a failed renewal as the certificate's operation.
+func (s *Service) failRenewal(ctx context.Context, v *vaults.Vault, op *pending, msg string) error {
+	op.Material, op.CSR = nil, nil
+	op.fail(msg)
+	if err := s.b.Update(ctx, func(bt *barrier.Tx) error { return putPending(bt, v, op) }); err != nil {
+		return err
+	}
+	return fmt.Errorf("renewal of certificate %s failed: %s", op.Name, msg)
 }

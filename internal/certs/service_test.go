@@ -225,3 +225,44 @@ func TestPrivateCAIssuesUnderItsChain(t *testing.T) {
 		t.Fatalf("issuance by a disabled CA: %v %+v", err, op)
 	}
 }
+
+func TestRenewalNeverLoopsWhenTheCAIsShort(t *testing.T) {
+	s, v, _, clock := newTestService(t)
+	ctx := context.Background()
+	ca := ecPolicy(IssuerSelf)
+	ca.X509Props.KeyUsage = []string{"keyCertSign"}
+	ca.X509Props.ValidityMonths = ptr(2)
+	if _, err := s.Create(ctx, v, "ca", CreateParams{Policy: ca}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetIssuer(ctx, v, "corp", Issuer{Provider: ProviderPrivateCA, Credentials: &IssuerCredentials{AccountID: "ca"}}); err != nil {
+		t.Fatal(err)
+	}
+	leaf := ecPolicy("corp", LifetimeAction{Trigger: Trigger{DaysBeforeExpiry: ptr(30)}, Action: Action{ActionType: ActionAutoRenew}})
+	leaf.X509Props.ValidityMonths = ptr(3) // clamped to the CA's two months
+	if _, err := s.Create(ctx, v, "leaf", CreateParams{Policy: leaf}); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(40 * 24 * time.Hour) // inside the last 30 days of the CA, so of every leaf it signs
+	for i := 0; i < 3; i++ {
+		if n, _ := s.RenewDue(ctx, clock.Now(), []*vaults.Vault{v}); n != 0 {
+			t.Fatalf("tick %d renewed %d", i, n)
+		}
+	}
+	p, err := s.ListVersions(ctx, v, "leaf", "", 25)
+	if err != nil || len(p.Items) != 1 {
+		t.Fatalf("versions: %d %v", len(p.Items), err)
+	}
+	op, err := s.GetOperation(ctx, v, "leaf", "")
+	if err != nil || op.Status != StatusFailed || !strings.Contains(op.Error.Message, "at once") {
+		t.Fatalf("operation: %v %+v", err, op)
+	}
+}
+
+func TestDaysBeforeExpiryMustFitTheShortestMonth(t *testing.T) {
+	p := ecPolicy(IssuerSelf, LifetimeAction{Trigger: Trigger{DaysBeforeExpiry: ptr(28)}, Action: Action{ActionType: ActionAutoRenew}})
+	p.X509Props.ValidityMonths = ptr(1)
+	if err := p.normalize(true); err == nil {
+		t.Fatal("a trigger as long as the validity was accepted")
+	}
+}

@@ -66,23 +66,32 @@ func (t *table) match(method string, segs []string) (best *route, params []strin
 	return best, params, true
 }
 
+// fits reports whether the route's shape fits segs, and its score: the
+// number of literal segments, and among equals the longer literal prefix,
+// so "/certificates/issuers/{issuer}" beats "/certificates/{name}/pending"
+// for /certificates/issuers/pending.
 func (r *route) fits(segs []string) (score int, ok bool) {
 	if len(segs) != len(r.segs) {
 		return 0, false
 	}
+	literals, prefix, inPrefix := 0, 0, true
 	for i, p := range r.segs {
 		if isParam(p) {
 			if segs[i] == "" {
 				return 0, false
 			}
+			inPrefix = false
 			continue
 		}
 		if !strings.EqualFold(p, segs[i]) {
 			return 0, false
 		}
-		score++
+		literals++
+		if inPrefix {
+			prefix++
+		}
 	}
-	return score, true
+	return literals*64 + prefix, true
 }
 
 func isParam(seg string) bool { return strings.HasPrefix(seg, "{") }

@@ -54,6 +54,12 @@ func TestRouteMatching(t *testing.T) {
 		{method: "PUT", path: "/secrets/Mixed-Case", op: "SetSecret", params: []string{"Mixed-Case"}},
 		{method: "POST", path: "/deletedsecrets/a/recover", op: "RecoverDeletedSecret", params: []string{"a"}},
 		{method: "GET", path: "/secrets", op: "GetSecrets"},
+		{method: "GET", path: "/certificates/issuers/pending", op: "GetCertificateIssuer", params: []string{"pending"}},
+		{method: "DELETE", path: "/certificates/issuers/policy", op: "DeleteCertificateIssuer", params: []string{"policy"}},
+		{method: "GET", path: "/certificates/issuers/versions", op: "GetCertificateIssuer", params: []string{"versions"}},
+		{method: "GET", path: "/certificates/c/pending", op: "GetCertificateOperation", params: []string{"c"}},
+		{method: "GET", path: "/certificates/contacts", op: "GetCertificateContacts"},
+		{method: "POST", path: "/certificates/c/pending/merge", op: "MergeCertificate", params: []string{"c"}},
 	}
 	for _, c := range cases {
 		r, params, _ := tbl.match(c.method, splitPath(c.path))

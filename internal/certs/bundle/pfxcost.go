@@ -78,22 +78,24 @@ const (
 // visible before decryption (the MAC, encrypted safe contents, shrouded key
 // bags in plain safe contents) and refuses more than maxIter. A key bag
 // inside encrypted contents cannot be checked before go-pkcs12 decrypts it.
-// Structures it cannot read are left to go-pkcs12 to reject.
+// It reads the structures as go-pkcs12 does (any tag where it takes a raw
+// value) and refuses what it cannot read, so nothing it did not check
+// reaches the decoder.
 func checkPFXCost(data []byte) error {
 	var pfx pfxPDU
 	if _, err := asn1.Unmarshal(data, &pfx); err != nil {
-		return nil
+		return errUnreadable()
 	}
 	if !iterationsOK(pfx.MacData.Iterations) || !algorithmOK(pfx.MacData.Mac.Algorithm) {
 		return errTooCostly()
 	}
-	var content []byte
+	var content asn1.RawValue
 	if _, err := asn1.Unmarshal(pfx.AuthSafe.Content.Bytes, &content); err != nil {
-		return nil
+		return errUnreadable()
 	}
 	var safe []contentInfo
-	if _, err := asn1.Unmarshal(content, &safe); err != nil {
-		return nil
+	if _, err := asn1.Unmarshal(content.Bytes, &safe); err != nil {
+		return errUnreadable()
 	}
 	for _, ci := range safe {
 		if !contentOK(ci) {
@@ -110,15 +112,15 @@ func contentOK(ci contentInfo) bool {
 	case ci.ContentType.String() == oidEncryptedData:
 		var ed encryptedData
 		if _, err := asn1.Unmarshal(ci.Content.Bytes, &ed); err != nil {
-			return true
+			return false
 		}
 		return algorithmOK(ed.Info.Algorithm)
 	case ci.ContentType.String() == oidData:
-		var plain []byte
+		var plain asn1.RawValue
 		if _, err := asn1.Unmarshal(ci.Content.Bytes, &plain); err != nil {
-			return true
+			return false
 		}
-		return bagsOK(plain)
+		return bagsOK(plain.Bytes)
 	}
 	return true
 }
@@ -126,7 +128,7 @@ func contentOK(ci contentInfo) bool {
 func bagsOK(data []byte) bool {
 	var bags []safeBag
 	if _, err := asn1.Unmarshal(data, &bags); err != nil {
-		return true
+		return false
 	}
 	for _, bag := range bags {
 		if bag.ID.String() != oidShroudedKey {
@@ -163,6 +165,10 @@ func algorithmOK(alg pkix.AlgorithmIdentifier) bool {
 }
 
 func iterationsOK(n int) bool { return n <= maxIter }
+
+func errUnreadable() *kverr.Error {
+	return kverr.BadParameterf("The value is not a valid PFX (PKCS#12) file.")
+}
 
 func errTooCostly() *kverr.Error {
 	return kverr.BadParameterf("The PFX asks for more than %d key derivation iterations, which is not supported.", maxIter)

@@ -12,6 +12,7 @@ package authz
 
 import (
 	"strings"
+	"sync"
 )
 
 // Role is a role definition.
@@ -34,6 +35,11 @@ type Assignment struct {
 type Policy struct {
 	Roles       map[string]Role // by ID
 	Assignments []Assignment
+
+	// permits caches Role.Permits by role id and action. A Policy is not
+	// changed after it is built (a new one replaces it), and both keys come
+	// from finite sets (roles, route actions), so the cache is bounded.
+	permits sync.Map
 }
 
 // Request is what a caller wants to do.
@@ -55,12 +61,23 @@ func (p *Policy) Decide(r Request) Decision {
 		if !contains(r.PrincipalIDs, a.PrincipalID) || !scopeCovers(a.Scope, r.Scope) {
 			continue
 		}
-		role, ok := p.Roles[a.RoleID]
-		if ok && role.Permits(r.Action) {
+		if p.rolePermits(a.RoleID, r.Action) {
 			return Decision{Allowed: true, AssignmentID: a.ID}
 		}
 	}
 	return Decision{}
+}
+
+// rolePermits is Role.Permits through the policy's cache.
+func (p *Policy) rolePermits(roleID, action string) bool {
+	key := roleID + "\x00" + action
+	if v, ok := p.permits.Load(key); ok {
+		return v.(bool)
+	}
+	role, ok := p.Roles[roleID]
+	allowed := ok && role.Permits(action)
+	p.permits.Store(key, allowed)
+	return allowed
 }
 
 // Permits reports whether the role's data actions include action.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/keyhaven/keyhaven/internal/identity"
 	"github.com/keyhaven/keyhaven/internal/kverr"
@@ -31,14 +33,25 @@ type call struct {
 	errCode   string // Azure error code of a failed request, for the audit record
 }
 
+// Fixed response headers, shared by every response (net/http only reads
+// them).
+var (
+	hdrNoCache    = []string{"no-cache"}
+	hdrExpires    = []string{"-1"}
+	hdrNoSniff    = []string{"nosniff"}
+	hdrHSTS       = []string{"max-age=31536000;includeSubDomains"}
+	requestPrefix = newRequestPrefix()
+	requestSeq    atomic.Uint64
+)
+
 func newCall(w http.ResponseWriter, r *http.Request) *call {
 	c := &call{w: w, r: r, requestID: newRequestID()}
 	h := w.Header()
-	h["Cache-Control"] = []string{"no-cache"}
-	h["Pragma"] = []string{"no-cache"}
-	h["Expires"] = []string{"-1"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	h["Strict-Transport-Security"] = []string{"max-age=31536000;includeSubDomains"}
+	h["Cache-Control"] = hdrNoCache
+	h["Pragma"] = hdrNoCache
+	h["Expires"] = hdrExpires
+	h["X-Content-Type-Options"] = hdrNoSniff
+	h["Strict-Transport-Security"] = hdrHSTS
 	h["X-Ms-Request-Id"] = []string{c.requestID}
 	if id := r.Header.Get("x-ms-client-request-id"); id != "" && len(id) <= 128 {
 		h["X-Ms-Client-Request-Id"] = []string{id}
@@ -47,11 +60,22 @@ func newCall(w http.ResponseWriter, r *http.Request) *call {
 	return c
 }
 
-func newRequestID() string {
-	var b [16]byte
+// newRequestPrefix is the random first half of this process's request ids.
+func newRequestPrefix() string {
+	var b [8]byte
 	_, _ = rand.Read(b[:])
 	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-"
+}
+
+// newRequestID returns a GUID-shaped id unique in this process (and, by
+// its random prefix, across processes): it names a request in responses,
+// logs and audit records, and needs no secrecy.
+func newRequestID() string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], requestSeq.Add(1))
+	h := hex.EncodeToString(b[:])
+	return requestPrefix + h[:4] + "-" + h[4:]
 }
 
 // param returns the i-th path parameter.

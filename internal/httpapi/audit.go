@@ -85,15 +85,13 @@ func (s *Server) audited(c *call, rec *recorder, serve func() error) {
 // result. It holds no body, header value or token.
 func (s *Server) auditRecord(c *call, status int, start time.Time) *audit.Record {
 	r := c.r
-	rec := &audit.Record{Time: start.UTC(), ResourceID: "/", OperationName: "Unknown", Category: audit.CategoryAuditEvent,
+	rec := &audit.Record{Time: start.UTC(), ResourceID: "/", Category: audit.CategoryAuditEvent,
 		ResultType: audit.ResultType(status), ResultSignature: http.StatusText(status), ResultDescription: c.errCode,
 		DurationMs: time.Since(start).Milliseconds(), CallerIPAddress: remoteIP(r.RemoteAddr),
 		CorrelationID: truncate(r.Header.Get("x-ms-client-request-id"), 128),
 		Properties: audit.Properties{ID: "https://" + r.Host + r.URL.EscapedPath(), RequestURI: "https://" + r.Host + r.URL.RequestURI(),
 			HTTPStatusCode: status, ClientInfo: truncate(r.UserAgent(), 256), RequestID: c.requestID, ErrorCode: c.errCode}}
-	if c.route != nil {
-		rec.OperationName = c.route.op
-	}
+	rec.OperationName = c.opName()
 	if v, ok := c.queryValue("api-version"); ok {
 		rec.OperationVersion = truncate(v, 32)
 	}

@@ -29,6 +29,7 @@ func authorityRoutes() []route {
 		{method: "GET", pattern: "/adfs/discovery/keys", op: "JWKS", handle: (*Server).jwks},
 		{method: "GET", pattern: "/healthz", op: "Health", handle: (*Server).healthz},
 		{method: "GET", pattern: "/readyz", op: "Ready", handle: (*Server).readyz},
+		{method: "GET", pattern: "/metrics", op: "Metrics", handle: (*Server).metrics},
 		{method: "GET", pattern: "/sys/seal-status", op: "SealStatus", handle: (*Server).sealStatus},
 		{method: "POST", pattern: "/sys/unseal", op: "Unseal", body: 64 << 10, handle: (*Server).unseal},
 	}

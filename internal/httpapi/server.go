@@ -59,7 +59,11 @@ type Deps struct {
 	// a request whose record cannot be written fail with 503.
 	Audit           Auditor
 	AuditFailClosed bool
-	Now             func() time.Time
+	// Metrics counts requests for GET /metrics (made by New when nil);
+	// Gauges adds the composition root's own values.
+	Metrics *Metrics
+	Gauges  Gauges
+	Now     func() time.Time
 }
 
 // Server serves both planes.
@@ -75,6 +79,9 @@ func New(d Deps) *Server {
 		d.Logger = slog.Default()
 	}
 	d.DNSSuffix = strings.ToLower(strings.TrimSuffix(d.DNSSuffix, "."))
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
+	}
 	return &Server{Deps: d, data: newTable(dataRoutes()), authority: newTable(authorityRoutes())}
 }
 
@@ -92,6 +99,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	c := newCall(rec, r)
+	start := time.Now()
+	defer func() { s.Metrics.observe(c.opName(), c.vaultLabel(), rec.status, time.Since(start)) }()
 	serve := func() error {
 		if vaultName, ok := s.vaultName(r.Host); ok {
 			return s.serveData(c, vaultName)
@@ -175,3 +184,19 @@ func noRoute(pathKnown bool) error {
 
 var errSealed = kverr.New(kverr.Unavailable, "ServiceUnavailable",
 	"The keyhaven server is sealed: no data can be served until it is unsealed (keyhaven operator unseal).")
+
+// opName is the operation for logs and metrics: the route's, or Unknown.
+func (c *call) opName() string {
+	if c.route != nil {
+		return c.route.op
+	}
+	return "Unknown"
+}
+
+// vaultLabel is the vault of a data-plane request ("" elsewhere).
+func (c *call) vaultLabel() string {
+	if c.vault != nil {
+		return c.vault.Name
+	}
+	return ""
+}

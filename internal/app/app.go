@@ -264,6 +264,13 @@ func (a *App) CreateApp(ctx context.Context, name string) (clientID, secret stri
 	return app.ClientID, secret, nil
 }
 
+// AddAppCertificate adds a certificate credential (DER, RSA) to an
+// application, for the client-assertion grant.
+func (a *App) AddAppCertificate(ctx context.Context, clientID string, der []byte) error {
+	_, err := a.identity.AddCertificate(ctx, clientID, der)
+	return err
+}
+
 // RunScheduledJobs runs every background job once now (tests move the
 // clock and call it instead of waiting for the scheduler's tick).
 func (a *App) RunScheduledJobs(ctx context.Context) error { return a.sched.RunOnce(ctx) }

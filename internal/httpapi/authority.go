@@ -58,7 +58,7 @@ func (s *Server) oidcDoc(c *call, issuer, prefix string, keysPath string) error 
 		ResponseTypes:         []string{"code", "id_token", "code id_token", "token id_token"},
 		SubjectTypes:          []string{"pairwise"},
 		SigningAlgs:           []string{"RS256"},
-		TokenAuthMethods:      []string{"client_secret_post", "client_secret_basic"},
+		TokenAuthMethods:      []string{"client_secret_post", "client_secret_basic", "private_key_jwt"},
 		GrantTypes:            []string{"client_credentials"},
 	})
 }
@@ -142,16 +142,13 @@ func (s *Server) token(c *call, issuer, version string) error {
 	if !s.isAudience(resource) {
 		return oauthError(c, http.StatusBadRequest, "invalid_scope", "The resource '"+resource+"' is not served by this authority; ask for https://"+s.DNSSuffix+"/.default.")
 	}
-	clientID, secret, ok := c.r.BasicAuth()
-	if !ok {
-		clientID, secret = form.Get("client_id"), form.Get("client_secret")
+	app, err := s.authenticateClient(c, form)
+	if errors.Is(err, errNoCredential) {
+		return oauthError(c, http.StatusBadRequest, "invalid_request", "The request body must contain client_id with client_secret or client_assertion.")
 	}
-	if clientID == "" || secret == "" {
-		return oauthError(c, http.StatusBadRequest, "invalid_request", "client_id and client_secret are required.")
-	}
-	app, err := s.Identity.Authenticate(c.r.Context(), clientID, secret)
 	if errors.Is(err, identity.ErrInvalidClient) {
-		return oauthError(c, http.StatusUnauthorized, "invalid_client", "Invalid client secret provided, or the application does not exist.")
+		s.Logger.Info("token request refused", "requestId", c.requestID, "clientId", truncate(form.Get("client_id"), 64), "reason", err.Error())
+		return oauthError(c, http.StatusUnauthorized, "invalid_client", "Invalid client credentials: a wrong or expired secret or certificate, a bad assertion, or an application that does not exist.")
 	}
 	if err != nil {
 		return err
@@ -162,6 +159,25 @@ func (s *Server) token(c *call, issuer, version string) error {
 	}
 	return c.reply(http.StatusOK, tokenResponse{TokenType: "Bearer", ExpiresIn: tok.ExpiresIn, ExtExpiresIn: tok.ExpiresIn,
 		ExpiresOn: tok.ExpiresOn, Resource: resource, Scope: scope, AccessToken: tok.AccessToken})
+}
+
+var errNoCredential = errors.New("no client credential")
+
+// authenticateClient checks the client's credential: a client assertion
+// signed by a certificate credential, or a client secret (form or Basic).
+func (s *Server) authenticateClient(c *call, form url.Values) (*identity.App, error) {
+	if form.Get("client_assertion_type") == identity.ClientAssertionType {
+		endpoint := c.base() + c.r.URL.Path
+		return s.Identity.AuthenticateAssertion(c.r.Context(), form.Get("client_id"), form.Get("client_assertion"), endpoint)
+	}
+	clientID, secret, ok := c.r.BasicAuth()
+	if !ok {
+		clientID, secret = form.Get("client_id"), form.Get("client_secret")
+	}
+	if clientID == "" || secret == "" {
+		return nil, errNoCredential
+	}
+	return s.Identity.Authenticate(c.r.Context(), clientID, secret)
 }
 
 // requestedResource returns the resource a token request asks for: the

@@ -47,6 +47,9 @@ type App struct {
 	ObjectID    string       `json:"objectId"`
 	DisplayName string       `json:"displayName"`
 	Secrets     []secretHash `json:"secrets"`
+	// Certificates are certificate credentials: public certificates whose
+	// keys sign client assertions.
+	Certificates []certCredential `json:"certificates,omitempty"`
 }
 
 type secretHash struct {
@@ -86,7 +89,8 @@ type Service struct {
 	tenantID string
 	keys     []*signingKey
 
-	cache tokenCache
+	cache   tokenCache
+	replays replayCache
 }
 
 // New returns the authority over b. Call Load after the barrier is unsealed.
@@ -212,17 +216,12 @@ func (s *Service) CreateApp(ctx context.Context, displayName string, secretLifet
 
 // Authenticate checks a client id and secret and returns the application.
 func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (*App, error) {
-	var app App
+	var app *App
 	err := s.b.View(ctx, func(tx *barrier.Tx) error {
-		raw, err := tx.Get(appPrefix + strings.ToLower(clientID))
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(raw, &app)
+		var err error
+		app, err = getApp(tx, clientID)
+		return err
 	})
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, ErrInvalidClient
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +237,7 @@ func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (*A
 	if ok == 0 {
 		return nil, ErrInvalidClient
 	}
-	return &app, nil
+	return app, nil
 }
 
 // NewGUID returns a random (version 4) GUID in lower case.

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +215,26 @@ func TestTokenCacheBounded(t *testing.T) {
 	}
 	if _, ok := c.get("j", now.Add(2*time.Hour)); ok {
 		t.Fatal("expired entry served")
+	}
+}
+
+func TestReplayCacheForgetsExpiredAssertions(t *testing.T) {
+	var r replayCache
+	now := time.Now()
+	if !r.first("a", now.Add(time.Minute), now) || r.first("a", now.Add(time.Minute), now) {
+		t.Fatal("replay not detected")
+	}
+	later := now.Add(time.Minute + clockSkew + time.Second)
+	if !r.first("a", later.Add(time.Minute), later) {
+		t.Fatal("an expired entry still blocks")
+	}
+	for i := 0; i < 3000; i++ {
+		r.first(fmt.Sprint(i), now.Add(time.Second), now)
+	}
+	for i := 0; i < 2000; i++ { // once those expired, growth sweeps them out
+		r.first(fmt.Sprint("late", i), later.Add(2*time.Hour), later.Add(time.Hour))
+	}
+	if len(r.seen) > 2100 {
+		t.Fatalf("expired entries kept: %d", len(r.seen))
 	}
 }

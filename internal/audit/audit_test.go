@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -94,6 +95,8 @@ func TestTamperingIsDetected(t *testing.T) {
 			return l
 		},
 		"tail cut": func(l []string) []string { return l[:len(l)-1] },
+		"head cut": func(l []string) []string { return l[3:] },
+		"CR added": func(l []string) []string { l[4] = strings.TrimSuffix(l[4], "\n") + "\r\n"; return l },
 	}
 	for name, mutate := range cases {
 		bad := filepath.Join(dir, name)
@@ -119,8 +122,8 @@ func TestRotationContinuesTheChain(t *testing.T) {
 	if !r.OK() || r.Records != 40 {
 		t.Fatalf("rotated files: %+v", r)
 	}
-	if r := verifyFiles(t, pub, all[1:]...); !r.ContinuesChain || len(r.Problems) != 0 {
-		t.Fatalf("a later file alone: %+v", r)
+	if r := verifyFiles(t, pub, all[1:]...); !r.ContinuesChain || r.OK() {
+		t.Fatalf("a later file alone passed as complete: %+v", r)
 	}
 	if r := verifyFiles(t, pub, append([]string{all[0]}, all[2:]...)...); r.OK() {
 		t.Fatal("a missing middle file went unnoticed")
@@ -156,3 +159,64 @@ type failingSink struct{ bytes.Buffer }
 func (s *failingSink) Write([]byte) error { return os.ErrPermission }
 func (s *failingSink) Last() []byte       { return nil }
 func (s *failingSink) Close() error       { return nil }
+
+// flakySink fails while down is set, then writes to a buffer.
+type flakySink struct {
+	mu   sync.Mutex
+	down bool
+	buf  bytes.Buffer
+}
+
+func (s *flakySink) Write(b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return os.ErrPermission
+	}
+	s.buf.Write(b)
+	return nil
+}
+func (s *flakySink) Last() []byte { return nil }
+func (s *flakySink) Close() error { return nil }
+
+func TestFailuresKeepTheChainAndTheErrorState(t *testing.T) {
+	pub, priv := newKey(t)
+	sink := &flakySink{}
+	l, err := New(Options{Key: priv, FailClosed: true, CheckpointEvery: 10 * time.Millisecond}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &Record{Category: CategoryAuditEvent, OperationName: "GetSecret"}
+	if err := l.Log(rec); err != nil {
+		t.Fatal(err)
+	}
+	sink.mu.Lock()
+	sink.down = true
+	sink.mu.Unlock()
+	if err := l.Log(rec); err == nil {
+		t.Fatal("a failed write was acknowledged")
+	}
+	time.Sleep(50 * time.Millisecond) // several idle checkpoint ticks
+	if l.Err() == nil {
+		t.Fatal("the error state cleared while the sink still fails")
+	}
+	sink.mu.Lock()
+	sink.down = false
+	sink.mu.Unlock()
+	if err := l.Log(rec); err != nil {
+		t.Fatal(err)
+	}
+	if l.Err() != nil {
+		t.Fatal("the error state stayed after a good write")
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v := NewVerifier(pub)
+	if err := v.Read("log", bytes.NewReader(sink.buf.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if r := v.Report(); !r.OK() || r.Records != 2 {
+		t.Fatalf("after a failed write the chain is broken: %+v", r)
+	}
+}

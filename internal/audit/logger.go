@@ -192,15 +192,21 @@ func (l *Logger) drain(batch []entry) []entry {
 	return batch
 }
 
-// write appends a batch to every sink and acknowledges it.
+// write appends a batch to every sink and acknowledges it. A sink whose
+// write fails keeps its chain where it was, so the lines are written again
+// with the same numbers next time, not lost from the chain.
 func (l *Logger) write(batch []entry) {
 	var errs []error
 	for _, c := range l.chains {
 		buf := make([]byte, 0, len(batch)*(len(batch[0].line)+100))
+		saved := *c
 		for _, e := range batch {
 			buf = c.appendLine(buf, e.line)
 		}
-		errs = append(errs, c.sink.Write(buf))
+		if err := c.sink.Write(buf); err != nil {
+			*c = saved
+			errs = append(errs, err)
+		}
 	}
 	err := errors.Join(errs...)
 	l.setErr(err)
@@ -235,14 +241,17 @@ func (c *chain) appendLine(buf, record []byte) []byte {
 }
 
 // checkpoint appends a signed line covering every line before it, to each
-// sink that has unsigned lines.
+// sink that has unsigned lines, and syncs sinks that batch their syncs. The
+// error state changes only with a write: an idle tick after a failure does
+// not clear it.
 func (l *Logger) checkpoint() {
-	if l.opts.Key == nil {
-		return
-	}
 	var errs []error
+	wrote := false
 	for _, c := range l.chains {
-		if c.unsigned == 0 {
+		if s, ok := c.sink.(interface{ Flush() error }); ok {
+			errs = append(errs, s.Flush())
+		}
+		if l.opts.Key == nil || c.unsigned == 0 {
 			continue
 		}
 		cp := checkpointLine{Time: l.opts.Now().UTC(), Category: categoryCheckpoint,
@@ -254,10 +263,17 @@ func (l *Logger) checkpoint() {
 			errs = append(errs, err)
 			continue
 		}
-		errs = append(errs, c.sink.Write(c.appendLine(nil, raw)))
-		c.unsigned = 0
+		saved := *c
+		if err := c.sink.Write(c.appendLine(nil, raw)); err != nil {
+			*c = saved
+			errs = append(errs, err)
+			continue
+		}
+		c.unsigned, wrote = 0, true
 	}
-	l.setErr(errors.Join(errs...))
+	if err := errors.Join(errs...); err != nil || wrote {
+		l.setErr(err)
+	}
 }
 
 // checkpointLine is the signed line: the signature covers SignedHash, the

@@ -28,6 +28,7 @@ type FileSink struct {
 	size      int64
 	last      []byte
 	lastFsync time.Time
+	dirty     bool // written since the last sync
 }
 
 // OpenFile opens (or creates) the audit file at path.
@@ -73,24 +74,53 @@ func (s *FileSink) Write(lines []byte) error {
 			return err
 		}
 	}
+	if s.f == nil {
+		if err := s.open(); err != nil {
+			return err
+		}
+	}
 	n, err := s.f.Write(lines)
-	s.size += int64(n)
 	if err != nil {
+		// Cut a partial write, so the lines can be written again whole.
+		if terr := s.f.Truncate(s.size); terr != nil {
+			return fmt.Errorf("%w (and the partial write could not be cut: %v)", err, terr)
+		}
 		return err
 	}
+	s.size += int64(n)
+	s.dirty = true
 	switch {
 	case s.fsync == FsyncAlways, s.fsync == FsyncInterval && time.Since(s.lastFsync) >= time.Second:
-		s.lastFsync = time.Now()
-		return s.f.Sync()
+		return s.sync()
 	}
 	return nil
 }
 
+func (s *FileSink) sync() error {
+	s.lastFsync, s.dirty = time.Now(), false
+	return s.f.Sync()
+}
+
+// Flush syncs written lines under the interval policy; the logger calls it
+// every second, so a quiet log is on disk a second after its last write.
+func (s *FileSink) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil || !s.dirty || s.fsync == FsyncNever {
+		return nil
+	}
+	return s.sync()
+}
+
+// rotate renames the full file and opens a new one. When it fails after
+// closing the file, the next write opens the path again.
 func (s *FileSink) rotate() error {
 	if err := s.f.Sync(); err != nil {
 		return err
 	}
-	if err := s.f.Close(); err != nil {
+	err := s.f.Close()
+	s.f = nil
+	if err != nil {
 		return err
 	}
 	name := s.path + "." + time.Now().UTC().Format("20060102T150405.000000000Z")
@@ -104,6 +134,10 @@ func (s *FileSink) rotate() error {
 func (s *FileSink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	defer func() { s.f = nil }()
 	if err := s.f.Sync(); err != nil {
 		s.f.Close()
 		return err

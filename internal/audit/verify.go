@@ -33,6 +33,11 @@ func (r *Report) OK() bool { return len(r.Problems) == 0 && r.Unsigned == 0 && r
 // Verifier checks lines of one chain in order; files that continue each
 // other (rotation) are fed one after the other.
 type Verifier struct {
+	// Partial accepts a first line that continues an earlier file (checking
+	// a rotated file alone); otherwise that is a problem: earlier lines or
+	// files are missing.
+	Partial bool
+
 	key     ed25519.PublicKey // nil: trust the key the checkpoints name
 	prev    [32]byte
 	nextSeq uint64
@@ -49,14 +54,22 @@ func NewVerifier(key ed25519.PublicKey) *Verifier {
 
 // Read verifies every line of r; name labels problems.
 func (v *Verifier) Read(name string, r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		v.line(fmt.Sprintf("%s:%d", name, n), sc.Bytes())
+	br := bufio.NewReaderSize(r, 64<<10)
+	for n := 1; ; n++ {
+		// Lines end at '\n' only: a '\r' added before it is a change the
+		// hash must see.
+		line, err := br.ReadBytes('\n')
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		if len(line) > 0 {
+			v.line(fmt.Sprintf("%s:%d", name, n), line)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return sc.Err()
 }
 
 // Report returns the result so far.
@@ -84,6 +97,9 @@ func (v *Verifier) line(where string, raw []byte) {
 	case !v.started:
 		v.started, r.FirstSeq = true, *f.Seq
 		r.ContinuesChain = !bytes.Equal(prev, make([]byte, 32))
+		if r.ContinuesChain && !v.Partial {
+			v.problem("%s: the log starts at seq %d, continuing an earlier file: earlier lines or files are missing (give the rotated files first, oldest first)", where, *f.Seq)
+		}
 	case *f.Seq != v.nextSeq:
 		v.problem("%s: seq %d where %d was expected: lines were removed, added or reordered", where, *f.Seq, v.nextSeq)
 	case err != nil || !bytes.Equal(prev, v.prev[:]):

@@ -26,6 +26,7 @@ func newAuditCmd(s streams) *cobra.Command {
 
 func newAuditVerifyCmd(s streams) *cobra.Command {
 	var keyFile string
+	var partial bool
 	cmd := &cobra.Command{
 		Use:   "verify FILE...",
 		Short: "Check that audit log files (oldest first) are complete, in order and unchanged",
@@ -38,6 +39,7 @@ func newAuditVerifyCmd(s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			v.Partial = partial
 			for _, f := range files {
 				if err := readFile(f, func(r io.Reader) error { return v.Read(f, r) }); err != nil {
 					return err
@@ -47,6 +49,7 @@ func newAuditVerifyCmd(s streams) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&keyFile, "key", "", "PEM public key of the server's audit signing key")
+	cmd.Flags().BoolVar(&partial, "partial", false, "accept a first file that continues an earlier, rotated one (check it alone)")
 	return cmd
 }
 
@@ -79,7 +82,7 @@ var errNotVerified = errors.New("the audit log does not verify")
 func reportVerify(w io.Writer, r audit.Report, pinned bool) error {
 	fmt.Fprintf(w, "lines %d (records %d, signed checkpoints %d), seq %d..%d\n", r.Lines, r.Records, r.Checkpoints, r.FirstSeq, r.LastSeq)
 	if r.ContinuesChain {
-		fmt.Fprintln(w, "the first file continues an earlier one (rotated); give the earlier files first to check the link")
+		fmt.Fprintln(w, "the first file continues an earlier one (rotated): lines before it are not checked")
 	}
 	if !pinned {
 		fmt.Fprintln(w, "signatures checked against the key the checkpoints name; pass --key to pin the server's key")

@@ -89,7 +89,8 @@ func (s *Server) auditRecord(c *call, status int, start time.Time) *audit.Record
 		ResultType: audit.ResultType(status), ResultSignature: http.StatusText(status), ResultDescription: c.errCode,
 		DurationMs: time.Since(start).Milliseconds(), CallerIPAddress: remoteIP(r.RemoteAddr),
 		CorrelationID: truncate(r.Header.Get("x-ms-client-request-id"), 128),
-		Properties: audit.Properties{ID: "https://" + r.Host + r.URL.EscapedPath(), RequestURI: "https://" + r.Host + r.URL.RequestURI(),
+		Properties: audit.Properties{ID: truncate("https://"+truncate(r.Host, 256)+r.URL.EscapedPath(), 2048),
+			RequestURI:     truncate("https://"+truncate(r.Host, 256)+r.URL.RequestURI(), 2048),
 			HTTPStatusCode: status, ClientInfo: truncate(r.UserAgent(), 256), RequestID: c.requestID, ErrorCode: c.errCode}}
 	rec.OperationName = c.opName()
 	if v, ok := c.queryValue("api-version"); ok {

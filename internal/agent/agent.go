@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -83,8 +84,8 @@ type errorReply struct {
 
 // ServeHTTP implements http.Handler.
 func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
-		reply(w, http.StatusForbidden, errorReply{"invalid_request", "Requests through a proxy are refused."})
+	if err := direct(r); err != nil {
+		reply(w, http.StatusForbidden, errorReply{"invalid_request", err.Error()})
 		return
 	}
 	resource, err := a.authorize(r)
@@ -135,17 +136,47 @@ func (a *Agent) authorize(r *http.Request) (string, error) {
 	return "", errors.New("Unknown request: use GET " + AppServicePath + " (App Service), POST " + AppServicePath + " (Cloud Shell) or GET " + IMDSPath + " (IMDS).")
 }
 
+// direct refuses requests that did not come straight from a local
+// process: through a proxy (X-Forwarded-For, as IMDS does), from a browser
+// (Origin, Sec-Fetch-*), or addressed to another host name (DNS rebinding).
+func direct(r *http.Request) error {
+	switch {
+	case r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "":
+		return errors.New("Requests through a proxy are refused.")
+	case r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Mode") != "" || r.Header.Get("Sec-Fetch-Site") != "":
+		return errors.New("Requests from a browser are refused.")
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return errors.New("Address the agent by a loopback address or localhost.")
+	}
+	return nil
+}
+
+// need checks the resource: an https origin (the service's app id URI;
+// keyhaven's names the port clients use), without path, query or user. It
+// returns it in canonical form, so a caller cannot make the agent fetch
+// many tokens for one service.
 func need(resource string) (string, error) {
 	if resource == "" || len(resource) > 1024 {
 		return "", errors.New("The resource parameter is required.")
 	}
-	return resource, nil
+	u, err := url.Parse(strings.TrimSuffix(resource, "/.default"))
+	if err != nil || u.Scheme != "https" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
+		(u.Path != "" && u.Path != "/") || u.Hostname() == "" {
+		return "", errors.New("The resource must be an https origin such as https://vault.azure.net.")
+	}
+	return "https://" + strings.ToLower(u.Host), nil
 }
 
 // checkIdentity refuses requests for a user-assigned identity the agent
 // does not hold.
 func (a *Agent) checkIdentity(r *http.Request) error {
-	q := r.URL.Query()
+	_ = r.ParseForm() // the query, and the body of a Cloud Shell POST
+	q := r.Form
 	for _, k := range []string{"client_id", "clientid"} {
 		if v := q.Get(k); v != "" && !strings.EqualFold(v, a.clientID) {
 			return errors.New("This agent holds only the identity " + a.clientID + ".")

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,6 +142,9 @@ func (a *App) handler() http.Handler {
 		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log}
 	if a.audit != nil {
 		d.Audit, d.AuditFailClosed = a.audit, a.auditFailClosed
+	}
+	if leaf, err := x509.ParseCertificate(a.tls.Certificate.Certificate[0]); err == nil {
+		d.ServesHost = func(host string) bool { return leaf.VerifyHostname(host) == nil }
 	}
 	return httpapi.New(d)
 }

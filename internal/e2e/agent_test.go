@@ -101,6 +101,10 @@ func TestAgentRefusesForgedRequests(t *testing.T) {
 	call := func(method, path string, hdr map[string]string, body string) (int, map[string]any) {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 		for k, v := range hdr {
+			if k == "Host" {
+				req.Host = v
+				continue
+			}
 			req.Header.Set(k, v)
 		}
 		if body != "" {
@@ -129,6 +133,11 @@ func TestAgentRefusesForgedRequests(t *testing.T) {
 	refused["through a proxy"], _ = call("GET", appService, map[string]string{"X-IDENTITY-HEADER": a.Header(), "X-Forwarded-For": "10.0.0.1"}, "")
 	refused["another identity"], _ = call("GET", appService+"&client_id=00000000-0000-0000-0000-000000000001", map[string]string{"X-IDENTITY-HEADER": a.Header()}, "")
 	refused["no resource"], _ = call("GET", agent.IMDSPath, map[string]string{"Metadata": "true"}, "")
+	refused["from a browser"], _ = call("GET", imds, map[string]string{"Metadata": "true", "Origin": "https://evil.example"}, "")
+	refused["rebound host name"], _ = call("GET", imds, map[string]string{"Metadata": "true", "Host": "attacker.example"}, "")
+	refused["resource with a query"], _ = call("GET", agent.IMDSPath+"?resource="+url.QueryEscape("https://vault.localhost/?n=1"), map[string]string{"Metadata": "true"}, "")
+	refused["resource with a user"], _ = call("GET", agent.IMDSPath+"?resource="+url.QueryEscape("https://u@vault.localhost"), map[string]string{"Metadata": "true"}, "")
+	refused["Cloud Shell for another identity"], _ = call("POST", agent.AppServicePath, map[string]string{"Metadata": "true"}, "resource="+resource+"&client_id=00000000-0000-0000-0000-000000000001")
 	for name, code := range refused {
 		if code != 400 && code != 403 {
 			t.Errorf("%s: status %d", name, code)

@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -134,6 +135,25 @@ func TestClientAssertionsRefused(t *testing.T) {
 		if code := post(a); code != 401 {
 			t.Errorf("%s: status %d, want 401", name, code)
 		}
+	}
+	// An assertion minted for another server is refused even when sent with
+	// that server's name as Host.
+	port := srv.App.Port()
+	foreign := "https://other-keyhaven.example:" + port + "/" + srv.Info.TenantID + "/oauth2/v2.0/token"
+	a := assertion(t, key, cert, "PS256", with(good(), "aud", foreign))
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "scope": {"https://vault.localhost/.default"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {a}}
+	req, _ := http.NewRequest("POST", foreign, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	tr := srv.Client.Transport.(*http.Transport).Clone()
+	tr.TLSClientConfig.InsecureSkipVerify = true // the attacker's client does not check the name
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("assertion for another server's name: %d", resp.StatusCode)
 	}
 }
 

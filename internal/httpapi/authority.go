@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -167,6 +168,11 @@ var errNoCredential = errors.New("no client credential")
 // signed by a certificate credential, or a client secret (form or Basic).
 func (s *Server) authenticateClient(c *call, form url.Values) (*identity.App, error) {
 	if form.Get("client_assertion_type") == identity.ClientAssertionType {
+		// The audience is this token endpoint: the request's host must be
+		// one of the server's own names, not whatever the client claims.
+		if s.ServesHost != nil && !s.ServesHost(hostOnly(c.r.Host)) {
+			return nil, fmt.Errorf("%w: the token endpoint was addressed as %s, a name this server's certificate does not hold", identity.ErrInvalidClient, truncate(c.r.Host, 64))
+		}
 		endpoint := c.base() + c.r.URL.Path
 		return s.Identity.AuthenticateAssertion(c.r.Context(), form.Get("client_id"), form.Get("client_assertion"), endpoint)
 	}

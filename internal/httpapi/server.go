@@ -63,7 +63,10 @@ type Deps struct {
 	// Gauges adds the composition root's own values.
 	Metrics *Metrics
 	Gauges  Gauges
-	Now     func() time.Time
+	// ServesHost reports whether the server's TLS certificate holds a host
+	// name; client assertions must be addressed to one (nil: any).
+	ServesHost func(host string) bool
+	Now        func() time.Time
 }
 
 // Server serves both planes.

@@ -130,8 +130,10 @@ func (a *App) bootstrapAdmin(ctx context.Context, name string, lifetime time.Dur
 	if err != nil {
 		return nil, "", err
 	}
-	if err := a.policy.assign(ctx, app.ObjectID, authz.KeyVaultAdministrator, "/"); err != nil {
-		return nil, "", err
+	for _, role := range []string{authz.KeyVaultAdministrator, authz.Owner} {
+		if err := a.policy.assign(ctx, app.ObjectID, role, "/"); err != nil {
+			return nil, "", err
+		}
 	}
 	return app, secret, nil
 }

@@ -48,6 +48,27 @@ func (p *policyStore) load(ctx context.Context) error {
 		return err
 	}
 	p.cur.Store(&authz.Policy{Roles: authz.BuiltinRoles(), Assignments: list})
+	return p.grantOwners(ctx, list)
+}
+
+// grantOwners makes the server-wide Key Vault Administrators owners too
+// when nobody owns the server yet: servers made before the management
+// plane existed gave their first administrator only the data-plane role.
+func (p *policyStore) grantOwners(ctx context.Context, list []authz.Assignment) error {
+	var admins []string
+	for _, a := range list {
+		if a.RoleID == authz.Owner {
+			return nil
+		}
+		if a.RoleID == authz.KeyVaultAdministrator && a.Scope == "/" {
+			admins = append(admins, a.PrincipalID)
+		}
+	}
+	for _, id := range admins {
+		if err := p.assign(ctx, id, authz.Owner, "/"); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

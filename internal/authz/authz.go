@@ -19,6 +19,8 @@ import (
 type Role struct {
 	ID             string
 	Name           string
+	Actions        []string // management actions (principals, vaults, role assignments)
+	NotActions     []string
 	DataActions    []string
 	NotDataActions []string
 }
@@ -47,6 +49,9 @@ type Request struct {
 	PrincipalIDs []string // the caller's object id and its groups
 	Action       string
 	Scope        string
+	// Management selects the roles' Actions (management plane) instead of
+	// their DataActions.
+	Management bool
 }
 
 // Decision is the outcome of Decide.
@@ -61,7 +66,7 @@ func (p *Policy) Decide(r Request) Decision {
 		if !contains(r.PrincipalIDs, a.PrincipalID) || !scopeCovers(a.Scope, r.Scope) {
 			continue
 		}
-		if p.rolePermits(a.RoleID, r.Action) {
+		if p.rolePermits(a.RoleID, r.Action, r.Management) {
 			return Decision{Allowed: true, AssignmentID: a.ID}
 		}
 	}
@@ -69,15 +74,27 @@ func (p *Policy) Decide(r Request) Decision {
 }
 
 // rolePermits is Role.Permits through the policy's cache.
-func (p *Policy) rolePermits(roleID, action string) bool {
+func (p *Policy) rolePermits(roleID, action string, management bool) bool {
 	key := roleID + "\x00" + action
+	if management {
+		key += "\x00m"
+	}
 	if v, ok := p.permits.Load(key); ok {
 		return v.(bool)
 	}
 	role, ok := p.Roles[roleID]
 	allowed := ok && role.Permits(action)
+	if management {
+		allowed = ok && role.PermitsManagement(action)
+	}
 	p.permits.Store(key, allowed)
 	return allowed
+}
+
+// PermitsManagement reports whether the role's management actions include
+// action.
+func (r Role) PermitsManagement(action string) bool {
+	return anyMatch(r.Actions, action) && !anyMatch(r.NotActions, action)
 }
 
 // Permits reports whether the role's data actions include action.

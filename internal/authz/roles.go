@@ -13,6 +13,9 @@ const (
 	KeyVaultSecretsOfficer          = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 	KeyVaultSecretsUser             = "4633458b-17de-408a-b874-0445c86b69e6"
 	KeyVaultDataAccessAdministrator = "8b54135c-b56d-4d72-a534-26097cfdc8d8"
+	// Owner manages everything on the management plane (principals,
+	// vaults, role assignments); it grants no data access by itself.
+	Owner = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 )
 
 const kv = "Microsoft.KeyVault/vaults/"
@@ -39,6 +42,7 @@ func BuiltinRoles() map[string]Role {
 		{ID: KeyVaultSecretsUser, Name: "Key Vault Secrets User", DataActions: []string{
 			kv + "secrets/getSecret/action", kv + "secrets/readMetadata/action"}},
 		{ID: KeyVaultDataAccessAdministrator, Name: "Key Vault Data Access Administrator"},
+		{ID: Owner, Name: "Owner", Actions: []string{"*"}},
 	}
 	m := make(map[string]Role, len(roles))
 	for _, r := range roles {

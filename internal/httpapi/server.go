@@ -85,7 +85,7 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	return &Server{Deps: d, data: newTable(dataRoutes()), authority: newTable(authorityRoutes())}
+	return &Server{Deps: d, data: newTable(dataRoutes()), authority: newTable(append(authorityRoutes(), principalRoutes()...))}
 }
 
 // ServeHTTP implements http.Handler. Every request gets an audit record
@@ -172,6 +172,17 @@ func (s *Server) serveAuthority(c *call) error {
 		return noRoute(known)
 	}
 	c.route, c.params = rt, params
+	if rt.action != "" { // the management API: token and management role
+		if s.Seal.Sealed() {
+			return errSealed
+		}
+		if err := s.authenticate(c); err != nil {
+			return err
+		}
+		if err := s.authorizeManagement(c); err != nil {
+			return err
+		}
+	}
 	if err := c.readBody(); err != nil {
 		return err
 	}

@@ -52,17 +52,12 @@ func (s *Service) AddCertificate(ctx context.Context, clientID string, der []byt
 	}
 	s1, s2 := sha1.Sum(der), sha256.Sum256(der)
 	cred := certCredential{ID: NewGUID(), DER: der, SHA1: hex.EncodeToString(s1[:]), SHA256: hex.EncodeToString(s2[:]), Expires: cert.NotAfter.UTC()}
-	err = s.b.Update(ctx, func(tx *barrier.Tx) error {
-		app, err := getApp(tx, clientID)
-		if err != nil {
-			return err
+	err = s.modifyApp(ctx, clientID, func(app *App) error {
+		if len(app.Secrets)+len(app.Certificates) >= maxCredentials {
+			return errTooManyCredentials
 		}
 		app.Certificates = append(app.Certificates, cred)
-		raw, err := json.Marshal(app)
-		if err != nil {
-			return err
-		}
-		return tx.Put(appPrefix+app.ClientID, raw)
+		return nil
 	})
 	return cred.ID, err
 }

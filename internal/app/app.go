@@ -140,7 +140,7 @@ func (a *App) bootstrapAdmin(ctx context.Context, name string, lifetime time.Dur
 
 // handler returns the HTTP API.
 func (a *App) handler() http.Handler {
-	d := httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Keys: a.keys, Certs: a.certs, Identity: a.identity, Authz: a.policy,
+	d := httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Keys: a.keys, Certs: a.certs, Identity: a.identity, Authz: a.policy, RoleAssignments: a.policy,
 		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log}
 	if a.audit != nil {
 		d.Audit, d.AuditFailClosed = a.audit, a.auditFailClosed

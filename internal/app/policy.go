@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -74,21 +76,69 @@ func (p *policyStore) grantOwners(ctx context.Context, list []authz.Assignment) 
 
 // assign adds a role assignment at scope for a principal and persists it.
 func (p *policyStore) assign(ctx context.Context, principalID, roleID, scope string) error {
+	_, err := p.Assign(ctx, principalID, roleID, scope)
+	return err
+}
+
+// Assign implements httpapi.RoleAssignments.
+func (p *policyStore) Assign(ctx context.Context, principalID, roleID, scope string) (authz.Assignment, error) {
 	a := authz.Assignment{ID: identity.NewGUID(), PrincipalID: principalID, RoleID: roleID, Scope: scope}
+	err := p.modify(ctx, func(list []authz.Assignment) ([]authz.Assignment, error) {
+		for _, x := range list {
+			if x.PrincipalID == principalID && x.RoleID == roleID && x.Scope == scope {
+				a = x // already there: assigning is idempotent
+				return list, nil
+			}
+		}
+		return append(list, a), nil
+	})
+	return a, err
+}
+
+// Remove implements httpapi.RoleAssignments. The last server-wide Owner
+// assignment stays, so the server cannot be locked out of its management.
+func (p *policyStore) Remove(ctx context.Context, id string) error {
+	return p.modify(ctx, func(list []authz.Assignment) ([]authz.Assignment, error) {
+		i := slices.IndexFunc(list, func(a authz.Assignment) bool { return strings.EqualFold(a.ID, id) })
+		if i < 0 {
+			return nil, authz.ErrAssignmentNotFound
+		}
+		if list[i].RoleID == authz.Owner && list[i].Scope == "/" && countOwners(list) == 1 {
+			return nil, authz.ErrLastOwner
+		}
+		return slices.Delete(list, i, i+1), nil
+	})
+}
+
+func countOwners(list []authz.Assignment) int {
+	n := 0
+	for _, a := range list {
+		if a.RoleID == authz.Owner && a.Scope == "/" {
+			n++
+		}
+	}
+	return n
+}
+
+// modify changes the stored assignments in one transaction and publishes
+// the new policy once committed.
+func (p *policyStore) modify(ctx context.Context, fn func([]authz.Assignment) ([]authz.Assignment, error)) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var list []authz.Assignment
 	err := p.b.Update(ctx, func(tx *barrier.Tx) error {
-		list = nil
+		var stored []authz.Assignment
 		raw, err := tx.Get(assignmentsKey)
 		if err == nil {
-			if err := json.Unmarshal(raw, &list); err != nil {
+			if err := json.Unmarshal(raw, &stored); err != nil {
 				return err
 			}
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
-		list = append(list, a)
+		if list, err = fn(stored); err != nil {
+			return err
+		}
 		raw, err = json.Marshal(list)
 		if err != nil {
 			return err

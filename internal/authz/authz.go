@@ -11,6 +11,7 @@
 package authz
 
 import (
+	"errors"
 	"strings"
 	"sync"
 )
@@ -32,6 +33,12 @@ type Assignment struct {
 	RoleID      string
 	Scope       string
 }
+
+// Refusals of a store of assignments.
+var (
+	ErrAssignmentNotFound = errors.New("role assignment not found")
+	ErrLastOwner          = errors.New("the last Owner of the server cannot be removed")
+)
 
 // Policy is the set of role definitions and assignments in force.
 type Policy struct {

@@ -119,3 +119,62 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func TestRoleAssignmentsAPI(t *testing.T) {
+	srv := testenv.StartDev(t)
+	admin := newRaw(t, srv).token
+	_, app := mgmt(t, srv, admin, "POST", "/identity/applications", `{"displayName":"reader"}`)
+	appID, objectID, secret := app["appId"].(string), app["objectId"].(string), app["secret"].(string)
+	r := &raw{t: t, srv: srv}
+	r.token = r.fetchToken(appID, secret, "https://vault.localhost/.default")
+	if rep := r.do("GET", "/secrets?api-version=7.6", "", true); rep.status != 403 {
+		t.Fatalf("before the assignment: %d", rep.status)
+	}
+	code, a := mgmt(t, srv, admin, "POST", "/authorization/roleAssignments",
+		`{"principalId":"`+objectID+`","roleName":"Key Vault Secrets User","scope":"/vaults/dev"}`)
+	if code != 201 || a["roleDefinitionId"] != "4633458b-17de-408a-b874-0445c86b69e6" {
+		t.Fatalf("assign: %d %v", code, a)
+	}
+	if rep := r.do("GET", "/secrets?api-version=7.6", "", true); rep.status != 200 {
+		t.Fatalf("after the assignment: %d", rep.status)
+	}
+	if rep := r.do("PUT", "/secrets/x?api-version=7.6", `{"value":"v"}`, true); rep.status != 403 {
+		t.Fatalf("Secrets User may not set: %d", rep.status)
+	}
+	_, list := mgmt(t, srv, admin, "GET", "/authorization/roleAssignments?principalId="+objectID, "")
+	if len(list["value"].([]any)) != 1 {
+		t.Fatalf("list: %v", list)
+	}
+	for _, bad := range []string{
+		`{"principalId":"not-a-guid","roleName":"Owner","scope":"/"}`,
+		`{"principalId":"` + objectID + `","roleName":"Emperor","scope":"/"}`,
+		`{"principalId":"` + objectID + `","roleName":"Owner","scope":"/vaults/dev/../x"}`,
+	} {
+		if code, _ := mgmt(t, srv, admin, "POST", "/authorization/roleAssignments", bad); code != 400 {
+			t.Errorf("%s: %d", bad, code)
+		}
+	}
+	if code, _ := mgmt(t, srv, r.token, "POST", "/authorization/roleAssignments",
+		`{"principalId":"`+objectID+`","roleName":"Owner","scope":"/"}`); code != 403 {
+		t.Fatalf("a non-owner granted itself Owner: %d", code)
+	}
+	if code, _ := mgmt(t, srv, admin, "DELETE", "/authorization/roleAssignments/"+a["id"].(string), ""); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	if rep := r.do("GET", "/secrets?api-version=7.6", "", true); rep.status != 403 {
+		t.Fatalf("after removal: %d", rep.status)
+	}
+	_, all := mgmt(t, srv, admin, "GET", "/authorization/roleAssignments", "")
+	for _, x := range all["value"].([]any) {
+		m := x.(map[string]any)
+		if m["roleName"] == "Owner" {
+			if code, _ := mgmt(t, srv, admin, "DELETE", "/authorization/roleAssignments/"+m["id"].(string), ""); code != 409 {
+				t.Fatalf("the last Owner was removed: %d", code)
+			}
+		}
+	}
+	_, defs := mgmt(t, srv, admin, "GET", "/authorization/roleDefinitions", "")
+	if len(defs["value"].([]any)) < 12 {
+		t.Fatalf("role definitions: %v", defs)
+	}
+}

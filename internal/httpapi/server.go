@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,14 +44,16 @@ type PolicySource interface {
 
 // Deps are the services the API calls.
 type Deps struct {
-	Vaults    *vaults.Service
-	Secrets   *secrets.Service
-	Keys      *keys.Service
-	Certs     *certs.Service
-	Identity  *identity.Service
-	Authz     PolicySource
-	Seal      Sealer
-	DNSSuffix string // e.g. "vault.localhost"
+	Vaults   *vaults.Service
+	Secrets  *secrets.Service
+	Keys     *keys.Service
+	Certs    *certs.Service
+	Identity *identity.Service
+	Authz    PolicySource
+	// RoleAssignments changes assignments (the management API).
+	RoleAssignments RoleAssignments
+	Seal            Sealer
+	DNSSuffix       string // e.g. "vault.localhost"
 	// ChallengeTenant is "any" (default), "tenant" or "adfs": which tenant
 	// the 401 challenge names (see config.IdentityConfig).
 	ChallengeTenant string
@@ -85,7 +88,7 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	return &Server{Deps: d, data: newTable(dataRoutes()), authority: newTable(append(authorityRoutes(), principalRoutes()...))}
+	return &Server{Deps: d, data: newTable(dataRoutes()), authority: newTable(slices.Concat(authorityRoutes(), principalRoutes(), assignmentRoutes()))}
 }
 
 // ServeHTTP implements http.Handler. Every request gets an audit record

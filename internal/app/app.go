@@ -144,6 +144,9 @@ func (a *App) handler() http.Handler {
 		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log}
 	if a.audit != nil {
 		d.Audit, d.AuditFailClosed = a.audit, a.auditFailClosed
+		d.Gauges = func() map[string]float64 {
+			return map[string]float64{"keyhaven_audit_dropped_records": float64(a.audit.Dropped())}
+		}
 	}
 	if leaf, err := x509.ParseCertificate(a.tls.Certificate.Certificate[0]); err == nil {
 		d.ServesHost = func(host string) bool { return leaf.VerifyHostname(host) == nil }

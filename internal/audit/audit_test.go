@@ -220,3 +220,35 @@ func TestFailuresKeepTheChainAndTheErrorState(t *testing.T) {
 		t.Fatalf("after a failed write the chain is broken: %+v", r)
 	}
 }
+
+func TestRecordsWaitForAFailingSink(t *testing.T) {
+	pub, priv := newKey(t)
+	sink := &flakySink{down: true}
+	l, err := New(Options{Key: priv, CheckpointEvery: 10 * time.Millisecond}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if err := l.Log(&Record{Category: CategoryAuditEvent, OperationName: "GetSecret"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(30 * time.Millisecond)
+	if l.Err() == nil {
+		t.Fatal("no error while the sink is down")
+	}
+	sink.mu.Lock()
+	sink.down = false
+	sink.mu.Unlock()
+	time.Sleep(50 * time.Millisecond) // the next tick writes the backlog
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v := NewVerifier(pub)
+	if err := v.Read("log", bytes.NewReader(sink.buf.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if r := v.Report(); !r.OK() || r.Records != 5 || l.Dropped() != 0 {
+		t.Fatalf("records lost while the sink was down: %+v", r)
+	}
+}

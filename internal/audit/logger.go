@@ -62,8 +62,14 @@ type chain struct {
 	sink     Sink
 	seq      uint64
 	prev     [32]byte
-	unsigned int // lines since the last checkpoint
+	unsigned int           // lines since the last checkpoint
+	retry    [][]byte      // records a failed write left, written first next time
+	dropped  atomic.Uint64 // records given up after maxRetry
 }
+
+// maxRetry bounds the records kept for a failing sink; older ones are
+// dropped (and counted) beyond it.
+const maxRetry = 100_000
 
 // New starts a logger over sinks; Close stops it.
 func New(opts Options, sinks ...Sink) (*Logger, error) {
@@ -122,6 +128,16 @@ func (l *Logger) Log(r *Record) error {
 		return <-e.ack
 	}
 	return nil
+}
+
+// Dropped returns how many records failing sinks gave up (beyond the
+// retained backlog).
+func (l *Logger) Dropped() uint64 {
+	var n uint64
+	for _, c := range l.chains {
+		n += c.dropped.Load()
+	}
+	return n
 }
 
 // Err returns the last write error, or nil once a write succeeds again.
@@ -193,28 +209,60 @@ func (l *Logger) drain(batch []entry) []entry {
 }
 
 // write appends a batch to every sink and acknowledges it. A sink whose
-// write fails keeps its chain where it was, so the lines are written again
-// with the same numbers next time, not lost from the chain.
+// write fails keeps its chain where it was and keeps the records, which go
+// first into its next write: they get the same numbers then, and nothing
+// is lost from the chain while the sink recovers.
 func (l *Logger) write(batch []entry) {
-	var errs []error
-	for _, c := range l.chains {
-		buf := make([]byte, 0, len(batch)*(len(batch[0].line)+100))
-		saved := *c
-		for _, e := range batch {
-			buf = c.appendLine(buf, e.line)
-		}
-		if err := c.sink.Write(buf); err != nil {
-			*c = saved
-			errs = append(errs, err)
-		}
+	records := make([][]byte, len(batch))
+	for i, e := range batch {
+		records[i] = e.line
 	}
-	err := errors.Join(errs...)
-	l.setErr(err)
+	err := l.writeChains(records)
 	for _, e := range batch {
 		if e.ack != nil {
 			e.ack <- err
 		}
 	}
+}
+
+func (l *Logger) writeChains(records [][]byte) error {
+	var errs []error
+	for _, c := range l.chains {
+		if err := c.write(records, !l.opts.FailClosed); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	err := errors.Join(errs...)
+	l.setErr(err)
+	return err
+}
+
+// write writes the chain's retained records and records. With keep, the
+// records of a failed write are retained (fail-closed refuses instead).
+func (c *chain) write(records [][]byte, keep bool) error {
+	all := append(c.retry, records...)
+	if len(all) == 0 {
+		return nil
+	}
+	buf := make([]byte, 0, len(all)*(len(all[0])+100))
+	seq, prev, unsigned := c.seq, c.prev, c.unsigned
+	for _, r := range all {
+		buf = c.appendLine(buf, r)
+	}
+	err := c.sink.Write(buf)
+	if err == nil {
+		c.retry = nil
+		return nil
+	}
+	c.seq, c.prev, c.unsigned = seq, prev, unsigned
+	if keep {
+		if over := len(all) - maxRetry; over > 0 {
+			all = all[over:]
+			c.dropped.Add(uint64(over))
+		}
+		c.retry = all
+	}
+	return err
 }
 
 func (l *Logger) setErr(err error) {
@@ -248,6 +296,13 @@ func (l *Logger) checkpoint() {
 	var errs []error
 	wrote := false
 	for _, c := range l.chains {
+		if len(c.retry) > 0 { // a failing sink: try again
+			if err := c.write(nil, true); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			wrote = true
+		}
 		if s, ok := c.sink.(interface{ Flush() error }); ok {
 			errs = append(errs, s.Flush())
 		}
@@ -263,9 +318,9 @@ func (l *Logger) checkpoint() {
 			errs = append(errs, err)
 			continue
 		}
-		saved := *c
+		seq, prev, unsigned := c.seq, c.prev, c.unsigned
 		if err := c.sink.Write(c.appendLine(nil, raw)); err != nil {
-			*c = saved
+			c.seq, c.prev, c.unsigned = seq, prev, unsigned
 			errs = append(errs, err)
 			continue
 		}

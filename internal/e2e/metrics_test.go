@@ -45,7 +45,7 @@ func TestMetricsCountRequests(t *testing.T) {
 		`keyhaven_requests_total{operation="SetSecret",vault="dev",code="200"} 1`,
 		`keyhaven_request_duration_seconds_count{operation="GetSecret"} `,
 		`keyhaven_request_duration_seconds_bucket{operation="GetSecret",le="+Inf"} `,
-		"keyhaven_sealed 0", "keyhaven_audit_failing 0",
+		"keyhaven_sealed 0", "keyhaven_audit_failing 0", "keyhaven_audit_dropped_records 0",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -110,6 +110,19 @@ func (p *policyStore) Remove(ctx context.Context, id string) error {
 	})
 }
 
+// RemovePrincipal implements httpapi.RoleAssignments: it removes every
+// assignment of a principal that is being deleted, unless that would
+// leave the server without an Owner.
+func (p *policyStore) RemovePrincipal(ctx context.Context, principalID string) error {
+	return p.modify(ctx, func(list []authz.Assignment) ([]authz.Assignment, error) {
+		kept := slices.DeleteFunc(slices.Clone(list), func(a authz.Assignment) bool { return strings.EqualFold(a.PrincipalID, principalID) })
+		if countOwners(list) > 0 && countOwners(kept) == 0 {
+			return nil, authz.ErrLastOwner
+		}
+		return kept, nil
+	})
+}
+
 func countOwners(list []authz.Assignment) int {
 	n := 0
 	for _, a := range list {

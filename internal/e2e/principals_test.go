@@ -178,3 +178,33 @@ func TestRoleAssignmentsAPI(t *testing.T) {
 		t.Fatalf("role definitions: %v", defs)
 	}
 }
+
+func TestDeletedApplicationsKeepNoRole(t *testing.T) {
+	srv := testenv.StartDev(t)
+	admin := newRaw(t, srv).token
+	if code, body := mgmt(t, srv, admin, "POST", "/authorization/roleAssignments",
+		`{"principalId":"11111111-2222-4333-8444-555555555555","roleName":"Owner","scope":"/"}`); code != 400 || toJSON(body) == "" {
+		t.Fatalf("an assignment to nobody: %d", code)
+	}
+	_, app := mgmt(t, srv, admin, "POST", "/identity/applications", `{"displayName":"second-owner"}`)
+	objectID := app["objectId"].(string)
+	if code, _ := mgmt(t, srv, admin, "POST", "/authorization/roleAssignments", `{"principalId":"`+objectID+`","roleName":"Owner","scope":"/"}`); code != 201 {
+		t.Fatal(code)
+	}
+	if code, _ := mgmt(t, srv, admin, "DELETE", "/identity/applications/"+app["appId"].(string), ""); code != 204 {
+		t.Fatal(code)
+	}
+	_, list := mgmt(t, srv, admin, "GET", "/authorization/roleAssignments?principalId="+objectID, "")
+	if n := len(list["value"].([]any)); n != 0 {
+		t.Fatalf("a deleted application kept %d assignments", n)
+	}
+	// The dev administrator is now the only Owner: its assignment stays.
+	_, all := mgmt(t, srv, admin, "GET", "/authorization/roleAssignments", "")
+	for _, x := range all["value"].([]any) {
+		if m := x.(map[string]any); m["roleName"] == "Owner" {
+			if code, _ := mgmt(t, srv, admin, "DELETE", "/authorization/roleAssignments/"+m["id"].(string), ""); code != 409 {
+				t.Fatalf("the last Owner was removed: %d", code)
+			}
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 type RoleAssignments interface {
 	Assign(ctx context.Context, principalID, roleID, scope string) (authz.Assignment, error)
 	Remove(ctx context.Context, id string) error
+	RemovePrincipal(ctx context.Context, principalID string) error
 }
 
 const msAuth = "Microsoft.Authorization/"
@@ -103,9 +104,16 @@ func (s *Server) createRoleAssignment(c *call) error {
 	case !guidRE.MatchString(req.PrincipalID):
 		return kverr.BadParameterf("principalId must be the object id (a GUID) of a principal.")
 	case !ok:
-		return kverr.BadParameterf("No role definition %q%q: list them at /authorization/roleDefinitions.", req.RoleDefinitionID, req.RoleName)
+		return kverr.BadParameterf("No such role definition: list them at /authorization/roleDefinitions.")
 	case !scopeRE.MatchString(req.Scope):
 		return kverr.BadParameterf("scope must be /, /vaults/{vault} or /vaults/{vault}/{secrets|keys|certificates}/{name}.")
+	}
+	exists, err := s.Identity.PrincipalExists(c.r.Context(), req.PrincipalID)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return kverr.New(kverr.BadParameter, "PrincipalNotFound", "Principal "+strings.ToLower(req.PrincipalID)+" does not exist in this server's directory.")
 	}
 	a, err := s.RoleAssignments.Assign(c.r.Context(), strings.ToLower(req.PrincipalID), role.ID, strings.ToLower(req.Scope))
 	if err != nil {

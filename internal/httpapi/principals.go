@@ -107,6 +107,17 @@ func (s *Server) deleteApplication(c *call) error {
 	if strings.EqualFold(c.param(0), c.principal.AppID) {
 		return kverr.BadParameterf("An application cannot delete itself.")
 	}
+	app, err := s.Identity.GetApp(c.r.Context(), c.param(0))
+	if err != nil {
+		return appError(err, c.param(0))
+	}
+	// Its role assignments go first: a deleted principal keeps no role, and
+	// the last Owner cannot be deleted.
+	if err := s.RoleAssignments.RemovePrincipal(c.r.Context(), app.ObjectID); errors.Is(err, authz.ErrLastOwner) {
+		return kverr.New(kverr.Conflict, "Conflict", "This application is the server's last Owner: assign another Owner first.")
+	} else if err != nil {
+		return err
+	}
 	if err := s.Identity.DeleteApp(c.r.Context(), c.param(0)); err != nil {
 		return appError(err, c.param(0))
 	}

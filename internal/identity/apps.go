@@ -71,6 +71,18 @@ func (s *Service) ListApps(ctx context.Context) ([]AppInfo, error) {
 	return out, err
 }
 
+// PrincipalExists reports whether objectID names a principal of the
+// directory (today: an application).
+func (s *Service) PrincipalExists(ctx context.Context, objectID string) (bool, error) {
+	apps, err := s.ListApps(ctx)
+	for _, a := range apps {
+		if strings.EqualFold(a.ObjectID, objectID) {
+			return true, err
+		}
+	}
+	return false, err
+}
+
 // GetApp returns one application.
 func (s *Service) GetApp(ctx context.Context, clientID string) (*AppInfo, error) {
 	var info AppInfo

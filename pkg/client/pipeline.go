@@ -17,6 +17,9 @@ type authPipeline struct {
 	hc         *http.Client
 	cred       TokenCredential
 	skipVerify bool
+	// scope, when set, is the fixed token scope of every request: there is
+	// no challenge to learn (the management API of the authority host).
+	scope string
 
 	mu         sync.Mutex
 	challenges map[string]Challenge // by URL host (with port)
@@ -31,11 +34,22 @@ func newAuthPipeline(cred TokenCredential, opts ClientOptions) *authPipeline {
 		challenges: map[string]Challenge{}}
 }
 
+// newScopedPipeline returns a pipeline that sends a token for scope with
+// every request, without a challenge round trip.
+func newScopedPipeline(cred TokenCredential, scope string, opts ClientOptions) *authPipeline {
+	p := newAuthPipeline(cred, opts)
+	p.scope = scope
+	return p
+}
+
 // do sends method u with body (nil for none) and returns a 2xx response;
 // any other status becomes a *ResponseError.
 func (p *authPipeline) do(ctx context.Context, method string, u *url.URL, body []byte) (*http.Response, error) {
 	if u.Scheme != "https" {
 		return nil, fmt.Errorf("refusing to send a bearer token over %s: the vault URL must use https", u.Scheme)
+	}
+	if p.scope != "" {
+		return p.doScoped(ctx, method, u, body)
 	}
 	ch, ok := p.challenge(u.Host)
 	if !ok {
@@ -113,6 +127,25 @@ func (p *authPipeline) reauthorize(ctx context.Context, method string, u *url.UR
 	}
 	ch, _ := p.challenge(u.Host)
 	return p.send(ctx, method, u, body, ch)
+}
+
+// doScoped sends the request with a token for the fixed scope. A 401 drops
+// a caching credential's token and retries once with a new one.
+func (p *authPipeline) doScoped(ctx context.Context, method string, u *url.URL, body []byte) (*http.Response, error) {
+	ch := Challenge{Scope: p.scope}
+	resp, err := p.send(ctx, method, u, body, ch)
+	if err != nil {
+		return nil, err
+	}
+	f, caches := p.cred.(interface{ forget(scope string) })
+	if resp.StatusCode == http.StatusUnauthorized && caches {
+		drain(resp)
+		f.forget(p.scope)
+		if resp, err = p.send(ctx, method, u, body, ch); err != nil {
+			return nil, err
+		}
+	}
+	return checkStatus(resp)
 }
 
 func (p *authPipeline) challenge(host string) (Challenge, bool) {

@@ -52,6 +52,7 @@ type App struct {
 	audit    *audit.Logger // nil when no sink is configured
 
 	auditFailClosed bool
+	keyRotation     time.Duration // how often the token signing key is replaced
 
 	ln     net.Listener
 	srv    *http.Server
@@ -78,6 +79,13 @@ func (a *App) services(tokenLifetime time.Duration) {
 		a.countingJob("purge-deleted-keys", "purged soft-deleted keys past retention", a.keys.PurgeDue),
 		a.countingJob("rotate-keys", "rotated keys by their rotation policies", func(ctx context.Context, now time.Time) (int, error) {
 			return a.keys.RotateDue(ctx, now, a.vaults.List())
+		}),
+		a.countingJob("rotate-signing-keys", "rotated the token signing keys", func(ctx context.Context, now time.Time) (int, error) {
+			changed, err := a.identity.RotateKeys(ctx, now, a.keyRotation)
+			if changed {
+				return 1, err
+			}
+			return 0, err
 		}),
 		a.countingJob("purge-deleted-certificates", "purged soft-deleted certificates past retention", a.certs.PurgeDue),
 		a.countingJob("renew-certificates", "renewed certificates by their lifetime actions", func(ctx context.Context, now time.Time) (int, error) {

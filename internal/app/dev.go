@@ -48,7 +48,8 @@ func NewDev(ctx context.Context, o DevOptions) (*App, *DevInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &App{log: o.Logger, now: o.Now, dnsSuffix: o.DNSSuffix, store: memory.New(), sealType: "dev", tmpDir: tmpDir}
+	a := &App{log: o.Logger, now: o.Now, dnsSuffix: o.DNSSuffix, store: memory.New(), sealType: "dev", tmpDir: tmpDir,
+		keyRotation: 30 * 24 * time.Hour}
 	a.services(time.Hour)
 	if err := a.barrier.Initialize(ctx, barrier.NewDevSeal()); err != nil {
 		return nil, nil, err

@@ -32,7 +32,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{log: log, now: time.Now, dnsSuffix: cfg.DNSSuffix, challengeTenant: cfg.Identity.ChallengeTenant, sealType: cfg.Seal.Type}
+	a := &App{log: log, now: time.Now, dnsSuffix: cfg.DNSSuffix, challengeTenant: cfg.Identity.ChallengeTenant, sealType: cfg.Seal.Type,
+		keyRotation: cfg.Identity.SigningKeyRotation}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}

@@ -80,6 +80,8 @@ func (s SealConfig) String() string {
 type IdentityConfig struct {
 	TenantID      string        `yaml:"tenantId" desc:"Tenant GUID of the token authority. Empty: the server generates one on first start and keeps it."`
 	TokenLifetime time.Duration `yaml:"tokenLifetime" desc:"Lifetime of the access tokens the server issues, from 1m to 24h."`
+	// SigningKeyRotation is how often the token signing key is replaced.
+	SigningKeyRotation time.Duration `yaml:"signingKeyRotation" desc:"How often a new token signing key replaces the current one (the previous key stays published until its tokens expire); at least 24h, or 0 to never rotate."`
 	// ChallengeTenant picks the tenant the 401 challenge names. The Azure
 	// SDKs refuse a challenge whose tenant differs from their credential's
 	// (an "adfs" credential accepts only "adfs" or none), so "any" names
@@ -130,7 +132,7 @@ func Default() Config {
 		DNSSuffix:       "vault.localhost",
 		Storage:         StorageConfig{Backend: "bolt"},
 		Seal:            SealConfig{Type: "passphrase"},
-		Identity:        IdentityConfig{TokenLifetime: time.Hour, ChallengeTenant: "any"},
+		Identity:        IdentityConfig{TokenLifetime: time.Hour, ChallengeTenant: "any", SigningKeyRotation: 30 * 24 * time.Hour},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Audit:           AuditConfig{MaxSizeMB: 100, Fsync: "interval"},
 		ShutdownTimeout: 30 * time.Second,

@@ -114,7 +114,7 @@ func TestLoadFile(t *testing.T) {
 		TLS: TLSConfig{CertFile: "/etc/kh/cert.pem", KeyFile: "/etc/kh/key.pem",
 			ExtraSANs: []string{"kh.example.com", "10.0.0.5"}},
 		Seal:            SealConfig{Type: "keyfile", KeyFile: "/etc/kh/seal.key"},
-		Identity:        IdentityConfig{TenantID: "3f2504e0-4f89-11d3-9a0c-0305e82c3301", TokenLifetime: 90 * time.Minute, ChallengeTenant: "any"},
+		Identity:        IdentityConfig{TenantID: "3f2504e0-4f89-11d3-9a0c-0305e82c3301", TokenLifetime: 90 * time.Minute, ChallengeTenant: "any", SigningKeyRotation: 30 * 24 * time.Hour},
 		Log:             LogConfig{Level: "debug", Format: "json"},
 		Audit:           AuditConfig{MaxSizeMB: 100, Fsync: "interval"},
 		ShutdownTimeout: 45 * time.Second,

@@ -134,6 +134,9 @@ func (p *problems) checkIdentity(id IdentityConfig) {
 	if d := id.TokenLifetime; d < time.Minute || d > 24*time.Hour {
 		p.addf(label("identity.tokenLifetime"), "must be between 1m and 24h, got %v", d)
 	}
+	if d := id.SigningKeyRotation; d != 0 && d < 24*time.Hour {
+		p.addf(label("identity.signingKeyRotation"), "must be 0 (never) or at least 24h, got %v", d)
+	}
 }
 
 func (p *problems) checkVaults(vaults []VaultConfig) {

@@ -238,3 +238,51 @@ func TestReplayCacheForgetsExpiredAssertions(t *testing.T) {
 		t.Fatalf("expired entries kept: %d", len(r.seen))
 	}
 }
+
+func TestSigningKeysRotateWithOverlap(t *testing.T) {
+	s, clk := newService(t)
+	ctx := context.Background()
+	app, _, err := s.CreateApp(ctx, "a", time.Hour*24*365)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const every = 30 * 24 * time.Hour
+	if changed, _ := s.RotateKeys(ctx, clk.t, every); changed {
+		t.Fatal("rotated a fresh key")
+	}
+	clk.t = clk.t.Add(every - 5*time.Minute)
+	before, err := s.Issue(app, "iss", "aud", "2.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(10 * time.Minute)
+	if changed, err := s.RotateKeys(ctx, clk.t, every); !changed || err != nil {
+		t.Fatalf("no rotation after %v: %v", every, err)
+	}
+	if n := len(s.JWKS()); n != 2 {
+		t.Fatalf("JWKS has %d keys during the overlap, want 2", n)
+	}
+	after, _ := s.Issue(app, "iss", "aud", "2.0")
+	if kidOf(t, before.AccessToken) == kidOf(t, after.AccessToken) {
+		t.Fatal("new tokens still use the old key")
+	}
+	if _, err := s.Validate(before.AccessToken, anyIssuer, func(string) bool { return true }); err != nil {
+		t.Fatalf("a token of the previous key is refused during the overlap: %v", err)
+	}
+	clk.t = clk.t.Add(2 * time.Hour)
+	if changed, _ := s.RotateKeys(ctx, clk.t, every); !changed || len(s.JWKS()) != 1 {
+		t.Fatalf("the previous key was not retired: %d keys", len(s.JWKS()))
+	}
+	if err := s.Load(ctx, ""); err != nil || len(s.JWKS()) != 1 || kidOf(t, after.AccessToken) != s.JWKS()[0].Kid {
+		t.Fatalf("the rotated keys are not what was stored: %v", err)
+	}
+}
+
+func kidOf(t *testing.T, token string) string {
+	t.Helper()
+	var h jwtHeader
+	if err := decodeSegment(strings.Split(token, ".")[0], &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
+}

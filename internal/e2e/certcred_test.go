@@ -116,26 +116,6 @@ func TestClientAssertionsRefused(t *testing.T) {
 	if code := post(ok); code != 401 {
 		t.Fatalf("a replayed assertion: %d", code)
 	}
-	other, _ := rsa.GenerateKey(rand.Reader, 2048)
-	cases := map[string]string{
-		"wrong audience": assertion(t, key, cert, "PS256", with(good(), "aud", srv.Info.AuthorityHost+"/adfs/oauth2/token")),
-		"expired":        assertion(t, key, cert, "PS256", with(good(), "exp", time.Now().Add(-10*time.Minute).Unix())),
-		"not yet valid":  assertion(t, key, cert, "PS256", with(good(), "nbf", time.Now().Add(10*time.Minute).Unix())),
-		"too long-lived": assertion(t, key, cert, "PS256", with(good(), "exp", time.Now().Add(48*time.Hour).Unix())),
-		"other issuer":   assertion(t, key, cert, "PS256", with(good(), "iss", "someone-else")),
-		"no jti":         assertion(t, key, cert, "PS256", with(good(), "jti", "")),
-		"wrong key":      assertion(t, other, cert, "PS256", good()),
-		"alg none":       assertion(t, key, cert, "none", good()),
-		"HS256":          assertion(t, key, cert, "HS256", good()),
-		"tampered":       tamper(assertion(t, key, cert, "RS256", good())),
-		"garbage":        "a.b.c",
-		"unknown cert":   assertion(t, other, selfSigned(t, other), "RS256", good()),
-	}
-	for name, a := range cases {
-		if code := post(a); code != 401 {
-			t.Errorf("%s: status %d, want 401", name, code)
-		}
-	}
 	// An assertion minted for another server is refused even when sent with
 	// that server's name as Host.
 	port := srv.App.Port()
@@ -154,6 +134,39 @@ func TestClientAssertionsRefused(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 {
 		t.Fatalf("assertion for another server's name: %d", resp.StatusCode)
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	cases := map[string]string{
+		"wrong audience": assertion(t, key, cert, "PS256", with(good(), "aud", srv.Info.AuthorityHost+"/adfs/oauth2/token")),
+		"expired":        assertion(t, key, cert, "PS256", with(good(), "exp", time.Now().Add(-10*time.Minute).Unix())),
+		"not yet valid":  assertion(t, key, cert, "PS256", with(good(), "nbf", time.Now().Add(10*time.Minute).Unix())),
+		"too long-lived": assertion(t, key, cert, "PS256", with(good(), "exp", time.Now().Add(48*time.Hour).Unix())),
+		"other issuer":   assertion(t, key, cert, "PS256", with(good(), "iss", "someone-else")),
+		"no jti":         assertion(t, key, cert, "PS256", with(good(), "jti", "")),
+		"wrong key":      assertion(t, other, cert, "PS256", good()),
+		"alg none":       assertion(t, key, cert, "none", good()),
+		"HS256":          assertion(t, key, cert, "HS256", good()),
+		"tampered":       tamper(assertion(t, key, cert, "RS256", good())),
+		"garbage":        "a.b.c",
+		"unknown cert":   assertion(t, other, selfSigned(t, other), "RS256", good()),
+	}
+	// Every bad assertion is refused; once this client has failed more than five
+	// times from this address (the replay and the foreign name were two), the guard
+	// answers 429 without checking.
+	refused := 2
+	for name, a := range cases {
+		code := post(a)
+		want := 401
+		if refused > 5 {
+			want = 429
+		}
+		if code != want {
+			t.Errorf("%s: status %d, want %d", name, code, want)
+		}
+		refused++
+	}
+	if code := post(assertion(t, key, cert, "PS256", good())); code != 429 {
+		t.Fatalf("a guessing client is not slowed down: %d", code)
 	}
 }
 

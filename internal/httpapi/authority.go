@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyhaven/keyhaven/internal/identity"
 	"github.com/keyhaven/keyhaven/internal/kverr"
@@ -143,7 +145,18 @@ func (s *Server) token(c *call, issuer, version string) error {
 	if !s.isAudience(resource) {
 		return oauthError(c, http.StatusBadRequest, "invalid_scope", "The resource '"+resource+"' is not served by this authority; ask for https://"+s.DNSSuffix+"/.default.")
 	}
+	ip := remoteIP(c.r.RemoteAddr)
+	keys := []string{"client:" + strings.ToLower(truncate(form.Get("client_id"), 64)) + "@" + ip, "ip:" + ip}
+	if wait := s.blocked(keys); wait > 0 {
+		c.w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return oauthError(c, http.StatusTooManyRequests, "temporarily_unavailable", "Too many failed sign-ins for this client or address; retry later.")
+	}
 	app, err := s.authenticateClient(c, form)
+	if errors.Is(err, identity.ErrInvalidClient) {
+		s.failed(c, keys, "token request")
+	} else if err == nil {
+		s.guard.succeed(keys[0])
+	}
 	if errors.Is(err, errNoCredential) {
 		return oauthError(c, http.StatusBadRequest, "invalid_request", "The request body must contain client_id with client_secret or client_assertion.")
 	}
@@ -163,6 +176,29 @@ func (s *Server) token(c *call, issuer, version string) error {
 }
 
 var errNoCredential = errors.New("no client credential")
+
+// blocked returns how long the longest-refused of keys stays refused.
+func (s *Server) blocked(keys []string) time.Duration {
+	var wait time.Duration
+	for _, k := range keys {
+		wait = max(wait, s.guard.blocked(k))
+	}
+	return wait
+}
+
+// failed records a failed guess for keys and logs when guessing is
+// suspected.
+func (s *Server) failed(c *call, keys []string, what string) {
+	for _, k := range keys {
+		free := guardFree
+		if strings.HasPrefix(k, "ip:") {
+			free = guardFreeIP
+		}
+		if s.guard.fail(k, free) {
+			s.Logger.Warn("repeated failed "+what+"s: slowing down", "key", k, "requestId", c.requestID)
+		}
+	}
+}
 
 // authenticateClient checks the client's credential: a client assertion
 // signed by a certificate credential, or a client secret (form or Basic).
@@ -234,7 +270,15 @@ func (s *Server) unseal(c *call) error {
 	if !s.Seal.Sealed() {
 		return c.reply(http.StatusOK, map[string]any{"sealed": false})
 	}
+	keys := []string{"unseal:" + remoteIP(c.r.RemoteAddr)}
+	if wait := s.blocked(keys); wait > 0 {
+		c.w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return kverr.New(kverr.Throttled, "TooManyRequests", "Too many failed unseal attempts from this address; retry later.")
+	}
 	if err := s.Seal.Unseal(c.r.Context(), []byte(req.Passphrase)); err != nil {
+		if e := kverr.As(err); e != nil && e.Kind != kverr.Internal {
+			s.failed(c, keys, "unseal attempt")
+		}
 		return err
 	}
 	return c.reply(http.StatusOK, map[string]any{"sealed": false})

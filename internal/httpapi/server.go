@@ -77,6 +77,7 @@ type Server struct {
 	Deps
 	data      *table
 	authority *table
+	guard     *guard // slows down guessing of client secrets and the seal passphrase
 }
 
 // New returns the HTTP handler of a keyhaven server.
@@ -88,7 +89,11 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	return &Server{Deps: d, data: newTable(dataRoutes()), authority: newTable(slices.Concat(authorityRoutes(), principalRoutes(), assignmentRoutes()))}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Server{Deps: d, guard: newGuard(now), data: newTable(dataRoutes()), authority: newTable(slices.Concat(authorityRoutes(), principalRoutes(), assignmentRoutes()))}
 }
 
 // ServeHTTP implements http.Handler. Every request gets an audit record

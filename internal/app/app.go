@@ -288,6 +288,10 @@ func (a *App) AddAppCertificate(ctx context.Context, clientID string, der []byte
 	return err
 }
 
+// SetOIDCClient sets the HTTP client that fetches external OIDC issuers'
+// discovery and keys (federated credentials), e.g. to trust a test CA.
+func (a *App) SetOIDCClient(c *http.Client) { a.identity.SetOIDCClient(c) }
+
 // RunScheduledJobs runs every background job once now (tests move the
 // clock and call it instead of waiting for the scheduler's tick).
 func (a *App) RunScheduledJobs(ctx context.Context) error { return a.sched.RunOnce(ctx) }

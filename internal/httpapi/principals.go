@@ -28,6 +28,7 @@ func principalRoutes() []route {
 		{method: "DELETE", pattern: "/identity/applications/{appId}", op: "DeleteApplication", action: idApps + "delete", handle: (*Server).deleteApplication},
 		{method: "POST", pattern: "/identity/applications/{appId}/secrets", op: "AddApplicationSecret", action: idApps + "credentials/write", body: body, handle: (*Server).addApplicationSecret},
 		{method: "POST", pattern: "/identity/applications/{appId}/certificates", op: "AddApplicationCertificate", action: idApps + "credentials/write", body: body, handle: (*Server).addApplicationCertificate},
+		{method: "POST", pattern: "/identity/applications/{appId}/federatedCredentials", op: "AddApplicationFederatedCredential", action: idApps + "credentials/write", body: body, handle: (*Server).addFederatedCredential},
 		{method: "DELETE", pattern: "/identity/applications/{appId}/credentials/{credId}", op: "RemoveApplicationCredential", action: idApps + "credentials/delete", handle: (*Server).removeApplicationCredential},
 	}
 }
@@ -183,4 +184,36 @@ func (s *Server) removeApplicationCredential(c *call) error {
 		return appError(err, c.param(0))
 	}
 	return c.noContent()
+}
+
+// addFederatedCredential takes {"issuer": "https://...", "subject": "...",
+// "audiences": ["api://AzureADTokenExchange"]}: tokens of that external
+// issuer for that subject and audience are exchanged for this
+// application's tokens (WorkloadIdentityCredential).
+func (s *Server) addFederatedCredential(c *call) error {
+	var req struct {
+		Issuer    string   `json:"issuer"`
+		Subject   string   `json:"subject"`
+		Audiences []string `json:"audiences"`
+	}
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	id, err := s.Identity.AddFederated(c.r.Context(), c.param(0), req.Issuer, req.Subject, req.Audiences)
+	if errors.Is(err, identity.ErrNotFound) || identity.ErrTooManyCredentials(err) {
+		return appError(err, c.param(0))
+	}
+	if err != nil {
+		return kverr.BadParameterf("%s", strings.TrimPrefix(err.Error(), "identity: "))
+	}
+	app, err := s.Identity.GetApp(c.r.Context(), c.param(0))
+	if err != nil {
+		return appError(err, c.param(0))
+	}
+	for _, cred := range app.Credentials {
+		if cred.ID == id {
+			return c.reply(http.StatusCreated, cred)
+		}
+	}
+	return c.reply(http.StatusCreated, map[string]string{"id": id})
 }

@@ -33,7 +33,10 @@ type CredentialInfo struct {
 	Type       string    `json:"type"`                 // "secret" or "certificate"
 	Hint       string    `json:"hint,omitempty"`       // a secret's first characters
 	Thumbprint string    `json:"thumbprint,omitempty"` // a certificate's SHA-1, hex
-	Expires    time.Time `json:"expires"`
+	Issuer     string    `json:"issuer,omitempty"`     // federated: the external issuer
+	Subject    string    `json:"subject,omitempty"`    // federated: the external subject
+	Audiences  []string  `json:"audiences,omitempty"`  // federated: accepted audiences
+	Expires    time.Time `json:"expires,omitzero"`
 }
 
 // Info returns the application's public description.
@@ -44,6 +47,9 @@ func (a *App) Info() AppInfo {
 	}
 	for _, c := range a.Certificates {
 		info.Credentials = append(info.Credentials, CredentialInfo{ID: c.ID, Type: "certificate", Thumbprint: strings.ToUpper(c.SHA1), Expires: c.Expires})
+	}
+	for _, f := range a.Federated {
+		info.Credentials = append(info.Credentials, CredentialInfo{ID: f.ID, Type: "federated", Issuer: f.Issuer, Subject: f.Subject, Audiences: f.Audiences})
 	}
 	return info
 }
@@ -134,10 +140,11 @@ func (s *Service) AddSecret(ctx context.Context, clientID string, lifetime time.
 // RemoveCredential removes a secret or certificate credential.
 func (s *Service) RemoveCredential(ctx context.Context, clientID, credID string) error {
 	return s.modifyApp(ctx, clientID, func(app *App) error {
-		n := len(app.Secrets) + len(app.Certificates)
+		n := len(app.Secrets) + len(app.Certificates) + len(app.Federated)
 		app.Secrets = filterCreds(app.Secrets, func(c secretHash) bool { return !strings.EqualFold(c.ID, credID) })
 		app.Certificates = filterCreds(app.Certificates, func(c certCredential) bool { return !strings.EqualFold(c.ID, credID) })
-		if len(app.Secrets)+len(app.Certificates) == n {
+		app.Federated = filterCreds(app.Federated, func(c federatedCredential) bool { return !strings.EqualFold(c.ID, credID) })
+		if len(app.Secrets)+len(app.Certificates)+len(app.Federated) == n {
 			return ErrNotFound
 		}
 		return nil

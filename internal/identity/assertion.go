@@ -62,6 +62,17 @@ func (s *Service) AddCertificate(ctx context.Context, clientID string, der []byt
 	return cred.ID, err
 }
 
+// lookupApp reads an application in its own transaction.
+func (s *Service) lookupApp(ctx context.Context, clientID string) (*App, error) {
+	var app *App
+	err := s.b.View(ctx, func(tx *barrier.Tx) error {
+		var err error
+		app, err = getApp(tx, clientID)
+		return err
+	})
+	return app, err
+}
+
 func getApp(tx *barrier.Tx, clientID string) (*App, error) {
 	raw, err := tx.Get(appPrefix + strings.ToLower(clientID))
 	if errors.Is(err, storage.ErrNotFound) {
@@ -98,6 +109,14 @@ func (s *Service) AuthenticateAssertion(ctx context.Context, clientID, assertion
 	h, c, signed, sig, err := parseAssertion(assertion)
 	if err != nil {
 		return nil, err
+	}
+	if h.X5t == "" && h.X5tS256 == "" && c.Issuer != clientID {
+		// Not signed by a certificate credential: a token of an external
+		// issuer, for a federated credential.
+		if clientID == "" {
+			return nil, fmt.Errorf("%w: a federated token needs client_id", ErrInvalidClient)
+		}
+		return s.authenticateFederated(ctx, clientID, assertion)
 	}
 	if clientID == "" {
 		clientID = c.Issuer
@@ -157,12 +176,7 @@ func sameURL(a, b string) bool {
 // assertionCert finds the unexpired certificate credential the header's
 // thumbprint names.
 func (s *Service) assertionCert(ctx context.Context, clientID string, h assertionHeader, now time.Time) (*App, *x509.Certificate, error) {
-	var app *App
-	err := s.b.View(ctx, func(tx *barrier.Tx) error {
-		var err error
-		app, err = getApp(tx, clientID)
-		return err
-	})
+	app, err := s.lookupApp(ctx, clientID)
 	if err != nil {
 		return nil, nil, err
 	}

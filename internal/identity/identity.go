@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,8 @@ type App struct {
 	// Certificates are certificate credentials: public certificates whose
 	// keys sign client assertions.
 	Certificates []certCredential `json:"certificates,omitempty"`
+	// Federated are trusted external identities (issuer, subject, audience).
+	Federated []federatedCredential `json:"federated,omitempty"`
 }
 
 type secretHash struct {
@@ -91,12 +94,20 @@ type Service struct {
 
 	cache   tokenCache
 	replays replayCache
+
+	issuerKeys issuerKeyCache
+	oidcClient *http.Client // fetches external issuers' discovery and keys
 }
 
 // New returns the authority over b. Call Load after the barrier is unsealed.
 func New(b *barrier.Barrier, now func() time.Time, lifetime time.Duration) *Service {
-	return &Service{b: b, now: now, lifetime: lifetime, cache: newTokenCache(8192)}
+	return &Service{b: b, now: now, lifetime: lifetime, cache: newTokenCache(8192),
+		oidcClient: &http.Client{Timeout: 10 * time.Second}}
 }
+
+// SetOIDCClient replaces the HTTP client that fetches external issuers'
+// discovery documents and keys (to trust a private CA).
+func (s *Service) SetOIDCClient(c *http.Client) { s.oidcClient = c }
 
 // TenantID returns the server's tenant id.
 func (s *Service) TenantID() string {

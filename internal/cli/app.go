@@ -103,8 +103,10 @@ func newAppCmd(s streams) *cobra.Command {
 			"with keyhaven role assignment create --assignee OBJECT_ID.\n\n"+mgmtLong, serverURL)
 	cred := &cobra.Command{Use: "credential", Short: "Manage an application's secrets and certificates (like az ad app credential)", RunE: groupRunE}
 	cred.AddCommand(newAppCredentialAddCmd(s, serverURL), newAppCredentialListCmd(s, serverURL), newAppCredentialRemoveCmd(s, serverURL))
+	fed := &cobra.Command{Use: "federated-credential", Short: "Trust an external OIDC issuer's tokens (like az ad app federated-credential)", RunE: groupRunE}
+	fed.AddCommand(newAppFederatedCreateCmd(s, serverURL))
 	cmd.AddCommand(newAppCreateCmd(s, serverURL), newAppListCmd(s, serverURL), newAppShowCmd(s, serverURL),
-		newAppDeleteCmd(s, serverURL), cred)
+		newAppDeleteCmd(s, serverURL), cred, fed)
 	return cmd
 }
 
@@ -263,6 +265,38 @@ func newAppCredentialRemoveCmd(s streams, serverURL *string) *cobra.Command {
 		},
 		run: func(ctx context.Context, c *client.IdentityClient) (any, error) {
 			return nil, c.RemoveApplicationCredential(ctx, id, credID)
+		},
+	})
+}
+
+// newAppFederatedCreateCmd is `app federated-credential create`: tokens of
+// an external issuer for a subject are exchanged for the application's
+// (WorkloadIdentityCredential); remove it with `app credential remove`.
+func newAppFederatedCreateCmd(s streams, serverURL *string) *cobra.Command {
+	var id, issuer, subject string
+	var audiences []string
+	return newMgmtCmd(s, serverURL, mgmtOp{
+		use: "create", short: "Trust tokens of an external OIDC issuer for a subject",
+		flags: func(cmd *cobra.Command) {
+			appIDFlag(cmd, &id)
+			cmd.Flags().StringVar(&issuer, "issuer", "", "https URL of the external OIDC issuer")
+			cmd.Flags().StringVar(&subject, "subject", "", "the sub claim the issuer's tokens carry")
+			cmd.Flags().StringSliceVar(&audiences, "audiences", nil, "accepted aud values (default api://AzureADTokenExchange)")
+		},
+		prepare: func(*cobra.Command) error {
+			for _, f := range [][2]string{{"--id", id}, {"--issuer", issuer}, {"--subject", subject}} {
+				if err := requireFlag(f[0], f[1]); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		run: func(ctx context.Context, c *client.IdentityClient) (any, error) {
+			cred, err := c.AddApplicationFederatedCredential(ctx, id, issuer, subject, audiences)
+			if err != nil {
+				return nil, err
+			}
+			return withAppID(credentialView(cred), id), nil
 		},
 	})
 }

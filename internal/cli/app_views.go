@@ -47,13 +47,17 @@ func credentialsView(creds []client.AppCredential) []any {
 }
 
 func credentialView(c client.AppCredential) map[string]any {
-	return map[string]any{
+	v := map[string]any{
 		"keyId":       c.ID,
 		"type":        c.Type,
 		"hint":        orNil(c.Hint),
 		"thumbprint":  orNil(c.Thumbprint),
 		"endDateTime": azTime(&c.Expires),
 	}
+	if c.Type == "federated" {
+		v["issuer"], v["subject"], v["audiences"], v["endDateTime"] = c.Issuer, c.Subject, c.Audiences, nil
+	}
+	return v
 }
 
 func withAppID(v map[string]any, appID string) map[string]any {

@@ -36,10 +36,13 @@ type AppInfo struct {
 // AppCredential describes one credential of an application.
 type AppCredential struct {
 	ID         string    `json:"id"`
-	Type       string    `json:"type"`                 // "secret" or "certificate"
+	Type       string    `json:"type"`                 // "secret", "certificate" or "federated"
 	Hint       string    `json:"hint,omitempty"`       // a secret's first characters
 	Thumbprint string    `json:"thumbprint,omitempty"` // a certificate's SHA-1, upper-case hex
-	Expires    time.Time `json:"expires"`
+	Issuer     string    `json:"issuer,omitempty"`     // federated: the external issuer
+	Subject    string    `json:"subject,omitempty"`    // federated: the external subject
+	Audiences  []string  `json:"audiences,omitempty"`  // federated: accepted audiences
+	Expires    time.Time `json:"expires"`              // zero for federated credentials
 }
 
 // CreatedApplication is the answer of CreateApplication: the application,
@@ -185,6 +188,24 @@ func (c *IdentityClient) AddApplicationCertificate(ctx context.Context, appID, c
 		return out, fmt.Errorf("a certificate is required")
 	}
 	err := c.send(ctx, http.MethodPost, c.path("identity", "applications", appID, "certificates"), map[string]string{"certificate": certPEM}, &out)
+	return out, err
+}
+
+// AddApplicationFederatedCredential trusts tokens of an external OIDC
+// issuer (https) for subject and audiences (none: api://AzureADTokenExchange).
+func (c *IdentityClient) AddApplicationFederatedCredential(ctx context.Context, appID, issuer, subject string, audiences []string) (AppCredential, error) {
+	var out AppCredential
+	if err := checkID("application id", appID); err != nil {
+		return out, err
+	}
+	if issuer == "" || subject == "" {
+		return out, fmt.Errorf("an issuer and a subject are required")
+	}
+	body := map[string]any{"issuer": issuer, "subject": subject}
+	if len(audiences) > 0 {
+		body["audiences"] = audiences
+	}
+	err := c.send(ctx, http.MethodPost, c.path("identity", "applications", appID, "federatedCredentials"), body, &out)
 	return out, err
 }
 

@@ -94,6 +94,21 @@ func TestWorkloadIdentityCredentialWithAnExternalIssuer(t *testing.T) {
 		t.Fatalf("GetSecret with WorkloadIdentityCredential: %v", err)
 	}
 
+	// DefaultAzureCredential picks the workload identity from the
+	// environment alone, as on a Kubernetes pod.
+	for k, v := range map[string]string{"AZURE_CLIENT_ID": srv.Info.ClientID, "AZURE_TENANT_ID": srv.Info.TenantID,
+		"AZURE_FEDERATED_TOKEN_FILE": file, "AZURE_AUTHORITY_HOST": srv.Info.AuthorityHost, "AZURE_CLIENT_SECRET": ""} {
+		t.Setenv(k, v)
+	}
+	dac, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: clientOptions(srv),
+		DisableInstanceDiscovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := secretsClient(t, srv, dac).GetSecret(ctx, "fed", "", nil); err != nil || *got.Value != "ok" {
+		t.Fatalf("GetSecret with DefaultAzureCredential (workload identity from the environment): %v", err)
+	}
+
 	// Tokens the federated credential does not cover are refused.
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
 	for name, tok := range map[string]string{

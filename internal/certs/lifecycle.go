@@ -118,10 +118,10 @@ func (s *Service) Update(ctx context.Context, v *vaults.Vault, name, version str
 			return err
 		}
 		if p.Attributes.Enabled != nil {
-			if err := s.keys.SetManagedEnabled(bt, v, it.Head.Name, it.Version, it.Rec.Enabled, nil); err != nil {
+			if err := s.keys.SetManagedEnabled(bt, v, it.Head.Name, it.Version, it.Rec.Enabled); err != nil {
 				return err
 			}
-			if err := s.secrets.SetManagedEnabled(bt, v, it.Head.Name, it.Version, it.Rec.Enabled, nil); err != nil {
+			if err := s.secrets.SetManagedEnabled(bt, v, it.Head.Name, it.Version, it.Rec.Enabled); err != nil {
 				return err
 			}
 		}

@@ -30,16 +30,13 @@ func (s *Service) AddManaged(bt *barrier.Tx, v *vaults.Vault, name, version stri
 
 // SetManagedEnabled enables or disables one version of a certificate's
 // backing secret, as the certificate's version is.
-func (s *Service) SetManagedEnabled(bt *barrier.Tx, v *vaults.Vault, name, version string, enabled bool, tags map[string]string) error {
+func (s *Service) SetManagedEnabled(bt *barrier.Tx, v *vaults.Vault, name, version string, enabled bool) error {
 	t := objects.In(s.store, bt, v)
 	it, err := t.Get(name, version)
 	if err != nil {
 		return err
 	}
 	it.Rec.Enabled, it.Rec.Updated = enabled, s.now().Unix()
-	if tags != nil {
-		it.Rec.Tags = tags
-	}
 	return t.Put(it)
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
@@ -21,37 +20,10 @@ import (
 // once per version. It returns how many certificates it renewed; a
 // failing certificate does not stop the rest.
 func (s *Service) RenewDue(ctx context.Context, now time.Time, vs []*vaults.Vault) (int, error) {
-	n := 0
-	var errs []error
-	for _, v := range vs {
-		names, err := s.lifetimeNames(ctx, v)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, lname := range names {
-			renewed, err := s.applyLifetime(ctx, v, lname, now)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("lifetime actions of certificate %s in vault %s: %w", lname, v.Name, err))
-			}
-			if renewed {
-				n++
-			}
-		}
-	}
-	return n, errors.Join(errs...)
-}
-
-func (s *Service) lifetimeNames(ctx context.Context, v *vaults.Vault) ([]string, error) {
-	var names []string
-	prefix := lifetimeIndex(v.ID, "")
-	err := s.b.View(ctx, func(bt *barrier.Tx) error {
-		return bt.ScanKeys(prefix, "", func(k string) (bool, error) {
-			names = append(names, strings.TrimPrefix(k, prefix))
-			return true, nil
+	return objects.EachIndexed(ctx, s.b, vs, func(vid string) string { return lifetimeIndex(vid, "") }, "lifetime actions of certificate",
+		func(ctx context.Context, v *vaults.Vault, lname string) (bool, error) {
+			return s.applyLifetime(ctx, v, lname, now)
 		})
-	})
-	return names, err
 }
 
 // dueAction returns the action of the policy whose trigger has come for

@@ -3,8 +3,6 @@ package keys
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -220,37 +218,10 @@ func (t *Trigger) check(action string, hasExpiry bool) error {
 // event (once per version) for keys whose Notify trigger has come. It
 // returns how many keys it rotated; a failing key does not stop the rest.
 func (s *Service) RotateDue(ctx context.Context, now time.Time, vs []*vaults.Vault) (int, error) {
-	n := 0
-	var errs []error
-	for _, v := range vs {
-		names, err := s.policyNames(ctx, v)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, lname := range names {
-			rotated, err := s.applyPolicy(ctx, v, lname, now)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("rotation policy of key %s in vault %s: %w", lname, v.Name, err))
-			}
-			if rotated {
-				n++
-			}
-		}
-	}
-	return n, errors.Join(errs...)
-}
-
-func (s *Service) policyNames(ctx context.Context, v *vaults.Vault) ([]string, error) {
-	var names []string
-	prefix := rotationIndex(v.ID, "")
-	err := s.store.View(ctx, v, func(tx *objects.Tx[record]) error {
-		return tx.Barrier().ScanKeys(prefix, "", func(k string) (bool, error) {
-			names = append(names, strings.TrimPrefix(k, prefix))
-			return true, nil
+	return objects.EachIndexed(ctx, s.b, vs, func(vid string) string { return rotationIndex(vid, "") }, "rotation policy of key",
+		func(ctx context.Context, v *vaults.Vault, lname string) (bool, error) {
+			return s.applyPolicy(ctx, v, lname, now)
 		})
-	})
-	return names, err
 }
 
 // applyPolicy evaluates one key's policy in one transaction.

@@ -54,6 +54,7 @@ type Page[T any] = objects.Page[T]
 
 // Service implements the keys operations of one keyhaven server.
 type Service struct {
+	b      *barrier.Barrier
 	store  *objects.Store[record]
 	now    func() time.Time
 	parsed keyCache
@@ -61,7 +62,7 @@ type Service struct {
 
 // New returns the keys service over b; now is the clock.
 func New(b *barrier.Barrier, now func() time.Time) *Service {
-	return &Service{store: objects.New[record](b, now, "keys", lifecycleErrors), now: now}
+	return &Service{b: b, store: objects.New[record](b, now, "keys", lifecycleErrors), now: now}
 }
 
 // Create generates a new key (or a new version of an existing key).

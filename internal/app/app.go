@@ -208,6 +208,10 @@ func (a *App) listen(addr string) error {
 	return nil
 }
 
+// Handler is the server's HTTP handler (TLS is the listener's business),
+// for benchmarks that drive it in-process.
+func (a *App) Handler() http.Handler { return a.srv.Handler }
+
 // Addr is the listener's address (useful with port 0).
 func (a *App) Addr() *net.TCPAddr { return a.ln.Addr().(*net.TCPAddr) }
 

@@ -16,7 +16,8 @@ import (
 // Sink receives the audit lines. Each sink has its own chain.
 type Sink interface {
 	// Write appends lines (each ending in '\n'), durable as the sink's
-	// policy says, before it returns.
+	// policy says, before it returns. lines is reused after Write
+	// returns: a sink that keeps the bytes must copy them.
 	Write(lines []byte) error
 	// Last returns the last line the sink already holds (from an earlier
 	// run), so the chain continues across restarts; nil when empty.
@@ -64,12 +65,16 @@ type chain struct {
 	prev     [32]byte
 	unsigned int           // lines since the last checkpoint
 	retry    [][]byte      // records a failed write left, written first next time
+	buf      []byte        // the lines of one write, reused
 	dropped  atomic.Uint64 // records given up after maxRetry
 }
 
 // maxRetry bounds the records kept for a failing sink; older ones are
 // dropped (and counted) beyond it.
 const maxRetry = 100_000
+
+// maxKeptBuf bounds the write buffer a chain keeps between writes.
+const maxKeptBuf = 1 << 20
 
 // New starts a logger over sinks; Close stops it.
 func New(opts Options, sinks ...Sink) (*Logger, error) {
@@ -109,11 +114,7 @@ func (c *chain) resume(last []byte) error {
 // Log writes r. With FailClosed it returns only once r is written (or
 // failed); otherwise it returns at once and never drops the record.
 func (l *Logger) Log(r *Record) error {
-	line, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	e := entry{line: line}
+	e := entry{line: r.AppendJSON(make([]byte, 0, 1024))}
 	if l.opts.FailClosed {
 		e.ack = make(chan error, 1)
 	}
@@ -244,10 +245,15 @@ func (c *chain) write(records [][]byte, keep bool) error {
 	if len(all) == 0 {
 		return nil
 	}
-	buf := make([]byte, 0, len(all)*(len(all[0])+100))
+	buf := c.buf[:0]
 	seq, prev, unsigned := c.seq, c.prev, c.unsigned
 	for _, r := range all {
 		buf = c.appendLine(buf, r)
+	}
+	if cap(buf) <= maxKeptBuf {
+		c.buf = buf
+	} else {
+		c.buf = nil
 	}
 	err := c.sink.Write(buf)
 	if err == nil {

@@ -12,6 +12,8 @@ package audit
 
 import (
 	"time"
+
+	"github.com/keyhaven/keyhaven/internal/jsonx"
 )
 
 // Record is one audit event in Azure's AuditEvent shape.
@@ -66,4 +68,58 @@ func ResultType(status int) string {
 		return "Success"
 	}
 	return "Failure"
+}
+
+// AppendJSON appends r as json.Marshal would write it, without reflection:
+// every request writes one.
+func (r *Record) AppendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	dst = jsonx.Field(dst, "time")
+	dst = jsonx.Time(dst, r.Time)
+	dst = jsonx.Field(dst, "resourceId")
+	dst = jsonx.String(dst, r.ResourceID)
+	dst = jsonx.Field(dst, "operationName")
+	dst = jsonx.String(dst, r.OperationName)
+	dst = optString(dst, "operationVersion", r.OperationVersion)
+	dst = jsonx.Field(dst, "category")
+	dst = jsonx.String(dst, r.Category)
+	dst = jsonx.Field(dst, "resultType")
+	dst = jsonx.String(dst, r.ResultType)
+	dst = jsonx.Field(dst, "resultSignature")
+	dst = jsonx.String(dst, r.ResultSignature)
+	dst = optString(dst, "resultDescription", r.ResultDescription)
+	dst = jsonx.Field(dst, "durationMs")
+	dst = jsonx.Int(dst, r.DurationMs)
+	dst = jsonx.Field(dst, "callerIpAddress")
+	dst = jsonx.String(dst, r.CallerIPAddress)
+	dst = optString(dst, "correlationId", r.CorrelationID)
+	if id := r.Identity; id != nil {
+		dst = jsonx.Field(dst, "identity")
+		dst = append(dst, `{"claim":{`...)
+		dst = optString(dst, "http://schemas.microsoft.com/identity/claims/objectidentifier", id.Claim.ObjectID)
+		dst = optString(dst, "appid", id.Claim.AppID)
+		dst = optString(dst, "http://schemas.microsoft.com/identity/claims/tenantid", id.Claim.TenantID)
+		dst = optString(dst, "name", id.Claim.Name)
+		dst = append(dst, '}', '}')
+	}
+	p := &r.Properties
+	dst = jsonx.Field(dst, "properties")
+	dst = append(dst, '{')
+	dst = optString(dst, "id", p.ID)
+	dst = jsonx.Field(dst, "requestUri")
+	dst = jsonx.String(dst, p.RequestURI)
+	dst = jsonx.Field(dst, "httpStatusCode")
+	dst = jsonx.Int(dst, int64(p.HTTPStatusCode))
+	dst = optString(dst, "clientInfo", p.ClientInfo)
+	dst = optString(dst, "requestId", p.RequestID)
+	dst = optString(dst, "errorCode", p.ErrorCode)
+	return append(dst, '}', '}')
+}
+
+func optString(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	dst = jsonx.Field(dst, name)
+	return jsonx.String(dst, v)
 }

@@ -66,6 +66,8 @@ type keyState struct {
 	mu      sync.RWMutex
 	rootKey []byte                    // nil once sealed
 	vaults  map[string]*cachedKeyring // by vault ID; nil once sealed
+
+	deks dekCache
 }
 
 // New returns a sealed barrier over store.
@@ -96,6 +98,7 @@ func (st *keyState) wipe() {
 	defer st.mu.Unlock()
 	clear(st.rootKey)
 	st.rootKey, st.vaults = nil, nil
+	st.deks.wipe()
 }
 
 // active returns the current key state, or ErrSealed.

@@ -250,6 +250,7 @@ func TestCopiedRecordFails(t *testing.T) {
 		if to != "sys/new" {
 			put(t, b, to, []byte("value of "+to))
 		}
+		mustGet(t, b, from) // its data key is now cached: the copy must fail all the same
 		store.set(to, store.raw()[from])
 		wantIntegrity(t, b, to, secret, from+" copied to "+to)
 		if got := mustGet(t, b, from); !bytes.Equal(got, secret) {
@@ -268,6 +269,8 @@ func TestSwappedRecordsFail(t *testing.T) {
 	for _, p := range pairs {
 		put(t, b, p[0], []byte("first"))
 		put(t, b, p[1], []byte("second"))
+		mustGet(t, b, p[0]) // with cached data keys
+		mustGet(t, b, p[1])
 		raw := store.raw()
 		store.set(p[0], raw[p[1]])
 		store.set(p[1], raw[p[0]])
@@ -788,5 +791,30 @@ func TestWithMemoryStore(t *testing.T) {
 	})
 	if err != nil || n < 6 {
 		t.Fatalf("raw scan saw %d records: %v", n, err)
+	}
+}
+
+// Data keys cached by reads are forgotten when the barrier seals, and the
+// cache stays bounded.
+func TestDataKeyCache(t *testing.T) {
+	b, _ := newTestBarrier(t)
+	for i := range maxCachedDEKs + 10 {
+		key := fmt.Sprintf("v/a/secrets/s%d/1", i)
+		put(t, b, key, []byte("v"))
+		mustGet(t, b, key)
+		if got := mustGet(t, b, key); string(got) != "v" {
+			t.Fatalf("cached read of %s = %q", key, got)
+		}
+	}
+	st := b.state.Load()
+	st.deks.mu.RLock()
+	n := len(st.deks.m)
+	st.deks.mu.RUnlock()
+	if n == 0 || n > maxCachedDEKs {
+		t.Fatalf("%d cached data keys, want 1..%d", n, maxCachedDEKs)
+	}
+	b.Seal()
+	if st.deks.m != nil {
+		t.Fatal("sealing kept the cached data keys")
 	}
 }

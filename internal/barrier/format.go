@@ -69,19 +69,30 @@ func setAAD(aad []byte, label string, header []byte) {
 // aadKeyOff bytes are overwritten. dk is scratch space for the data key and is
 // zeroed before return. The returned slice is freshly allocated.
 func openEnvelope(kek cipher.AEAD, env envelope, aad []byte, dk *[keySize]byte) ([]byte, error) {
+	aead, err := unwrapDEK(kek, env, aad, dk)
+	if err != nil {
+		return nil, err
+	}
+	return openPayload(aead, env, aad)
+}
+
+// unwrapDEK unwraps env's data key with kek and returns it as a cipher. aad
+// is as for openEnvelope; dk is zeroed before return.
+func unwrapDEK(kek cipher.AEAD, env envelope, aad []byte, dk *[keySize]byte) (cipher.AEAD, error) {
 	defer clear(dk[:])
 	setAAD(aad, labelDEK, env.header)
 	key, err := kek.Open(dk[:0], env.wrapNonce, env.wrapped, aad)
 	if err != nil || len(key) != keySize {
 		return nil, ErrIntegrity
 	}
-	aead, err := newAEAD(key)
-	if err != nil {
-		return nil, err
-	}
+	return newAEAD(key)
+}
+
+// openPayload decrypts env's payload with its data key.
+func openPayload(aead cipher.AEAD, env envelope, aad []byte) ([]byte, error) {
 	setAAD(aad, labelVal, env.header)
 	out := make([]byte, len(env.payload)-tagSize)
-	out, err = aead.Open(out[:0], env.nonce, env.payload, aad)
+	out, err := aead.Open(out[:0], env.nonce, env.payload, aad)
 	if err != nil {
 		return nil, ErrIntegrity
 	}

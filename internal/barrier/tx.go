@@ -74,7 +74,15 @@ func (tx *Tx) open(key string, raw, aad []byte, sc *scratch) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	pt, err := openEnvelope(kek, env, aad, &sc.dk)
+	id := newDEKID(kek, env, key)
+	dek := tx.st.deks.get(&id)
+	if dek == nil {
+		if dek, err = unwrapDEK(kek, env, aad, &sc.dk); err != nil {
+			return nil, fmt.Errorf("barrier: open %q: %w", key, err)
+		}
+		tx.st.deks.put(&id, dek)
+	}
+	pt, err := openPayload(dek, env, aad)
 	if err != nil {
 		return nil, fmt.Errorf("barrier: open %q: %w", key, err)
 	}

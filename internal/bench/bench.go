@@ -92,36 +92,69 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Secrets: cfg.Secrets, Connections: cfg.Connections, DurationS: cfg.Duration.Seconds(), BodyBytes: size}
-	base, err := runBaseline(ctx, cfg, work, size)
+	base, stopBase, err := startBaseline(ctx, cfg, work, size)
 	if err != nil {
 		return nil, err
 	}
-	rep.Baseline.RPS, rep.Baseline.CPUusPerOp, rep.Baseline.P99ms = base.RPS, base.CPUusPerOp, base.P99ms
+	defer stopBase()
+	fmt.Fprintf(cfg.Out, "baseline: bare Go HTTPS answering a %d-byte body\n", size)
+	base.run(ctx, cfg.Connections, cfg.Warmup) // connects and warms up
 	ops := selected(cfg.Operations)
 	if needsKeys(ops) {
 		if err := e.seedKeys(ctx); err != nil {
 			return nil, err
 		}
 	}
+	var local *localSigner
+	var allBase sample
+	var localSigns, localTime float64
 	for _, op := range ops {
-		fmt.Fprintf(cfg.Out, "running %s for %s...\n", op.name, cfg.Duration)
-		r := drive(ctx, e.client, cfg.Connections, cfg.Warmup, cfg.Duration, op.build(e), func() time.Duration { return procCPU(pid) })
-		r.Operation = op.name
-		if base.RPS > 0 {
-			r.VsBaseline = r.RPS / base.RPS
+		if op.name == "SignRS256" && local == nil {
+			if local, err = newLocalSigner(); err != nil {
+				return nil, err
+			}
 		}
+		fmt.Fprintf(cfg.Out, "running %s for %s (and the baseline for %s, interleaved)...\n", op.name, cfg.Duration, cfg.Duration/2)
+		l := load{client: e.client, next: op.build(e), cpu: func() time.Duration { return procCPU(pid) }}
+		l.run(ctx, cfg.Connections, cfg.Warmup)
+		var s, b sample
+		var signs, signTime float64
+		for range rounds {
+			s.add(l.run(ctx, cfg.Connections, cfg.Duration/rounds))
+			b.add(base.run(ctx, cfg.Connections, cfg.Duration/(2*rounds)))
+			if op.name == "SignRS256" {
+				n := local.run(cfg.Duration / (2 * rounds))
+				signs, signTime = signs+n, signTime+(cfg.Duration/(2*rounds)).Seconds()
+			}
+		}
+		r := s.result()
+		r.Operation = op.name
+		if r.BaselineRPS = b.rps(); r.BaselineRPS > 0 {
+			r.VsBaseline = r.RPS / r.BaselineRPS
+		}
+		if signs > 0 {
+			r.VsLocalRSA = r.RPS / (signs / signTime)
+			localSigns, localTime = localSigns+signs, localTime+signTime
+		}
+		allBase.add(b)
 		rep.Results = append(rep.Results, r)
+	}
+	br := allBase.result()
+	rep.Baseline.RPS, rep.Baseline.CPUusPerOp, rep.Baseline.P99ms = br.RPS, br.CPUusPerOp, br.P99ms
+	if localTime > 0 {
+		rep.LocalRSASignPerSec = localSigns / localTime
 	}
 	rep.ServerRSSMB = float64(procRSS(pid)) / (1 << 20)
 	rep.ServerAnonMB = float64(procStatus(pid, "RssAnon")) / (1 << 20)
-	if needsKeys(ops) {
-		fmt.Fprintf(cfg.Out, "running crypto/rsa RS256 in-process for %s...\n", cfg.Duration)
-		if rep.LocalRSASignPerSec, err = localRSASign(cfg.Duration); err != nil {
-			return nil, err
-		}
-	}
 	return rep, nil
 }
+
+// rounds is how many slices each operation's measurement is cut into, each
+// followed by a slice of the baseline (half as long): on a shared machine
+// whose speed drifts, an operation and its reference are measured in the
+// same minutes, so their ratio is far steadier than with one baseline run
+// at the start.
+const rounds = 4
 
 func needsKeys(ops []operation) bool {
 	for _, op := range ops {
@@ -168,24 +201,22 @@ func startServer(ctx context.Context, dir string, conns int, profile string) (*c
 	return srv, e, nil
 }
 
-// runBaseline starts the baseline server and drives it like GetSecret.
-func runBaseline(ctx context.Context, cfg Config, dir string, size int) (Result, error) {
+// startBaseline starts the baseline server and returns the load that
+// drives it like GetSecret.
+func startBaseline(ctx context.Context, cfg Config, dir string, size int) (load, func(), error) {
 	b, err := startChild(ctx, nil, "bench-baseline", "--listen", "127.0.0.1:0", "--size", fmt.Sprint(size), "--dir", filepath.Join(dir, "baseline"))
 	if err != nil {
-		return Result{}, err
+		return load{}, nil, err
 	}
-	defer b.stop()
 	client, err := httpClient(filepath.Join(dir, "baseline", "ca.pem"), b.addr, cfg.Connections)
 	if err != nil {
-		return Result{}, err
+		b.stop()
+		return load{}, nil, err
 	}
 	url := "https://localhost:" + portOf(b.addr) + "/secrets/x"
-	fmt.Fprintf(cfg.Out, "running baseline (bare Go HTTPS, %d-byte body) for %s...\n", size, cfg.Duration)
-	r := drive(ctx, client, cfg.Connections, cfg.Warmup, cfg.Duration, func(int, int) (*http.Request, error) {
+	return load{client: client, cpu: func() time.Duration { return procCPU(b.pid()) }, next: func(int, int) (*http.Request, error) {
 		return http.NewRequest(http.MethodGet, url, nil)
-	}, func() time.Duration { return procCPU(b.pid()) })
-	r.Operation = "Baseline"
-	return r, nil
+	}}, b.stop, nil
 }
 
 // httpClient trusts the CA in caFile and sends every connection to addr.

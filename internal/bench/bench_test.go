@@ -6,13 +6,17 @@ import (
 	"time"
 )
 
-func TestSummarize(t *testing.T) {
-	lat := [][]time.Duration{{1 * time.Millisecond, 3 * time.Millisecond}, {2 * time.Millisecond, 100 * time.Millisecond}}
-	r := summarize(lat, []int{1, 0}, 2*time.Second, 40*time.Millisecond, 8*time.Millisecond)
+func TestSampleResult(t *testing.T) {
+	var s sample
+	s.add(sample{lat: []time.Duration{1 * time.Millisecond, 100 * time.Millisecond}, errs: 1, elapsed: time.Second,
+		serverCPU: 30 * time.Millisecond, clientCPU: 2 * time.Millisecond})
+	s.add(sample{lat: []time.Duration{2 * time.Millisecond, 3 * time.Millisecond}, elapsed: time.Second,
+		serverCPU: 10 * time.Millisecond, clientCPU: 6 * time.Millisecond})
+	r := s.result()
 	if r.Requests != 4 || r.Errors != 1 || r.RPS != 2 || r.P50ms != 2 || r.P999ms != 3 || r.CPUusPerOp != 10000 || r.ClientCPUusPerOp != 2000 {
 		t.Fatalf("%+v", r)
 	}
-	if empty := summarize([][]time.Duration{nil}, []int{0}, time.Second, 0, 0); empty.RPS != 0 || empty.Requests != 0 {
+	if empty := (sample{elapsed: time.Second}).result(); empty.RPS != 0 || empty.Requests != 0 {
 		t.Fatalf("empty: %+v", empty)
 	}
 }

@@ -32,6 +32,12 @@ type Result struct {
 	// whether the driver, not the server, is the limit.
 	ClientCPUusPerOp float64 `json:"client_cpu_us_per_op"`
 	VsBaseline       float64 `json:"vs_baseline,omitempty"`
+	// BaselineRPS is the baseline measured in slices interleaved with this
+	// operation's (see Run), the reference of VsBaseline.
+	BaselineRPS float64 `json:"baseline_rps,omitempty"`
+	// VsLocalRSA (SignRS256 only) compares with crypto/rsa signing
+	// in-process, measured in slices interleaved with this operation's.
+	VsLocalRSA float64 `json:"vs_local_rsa,omitempty"`
 }
 
 // newTransport returns an HTTP/1.1 keep-alive transport with exactly conns
@@ -49,25 +55,58 @@ func newTransport(tlsConf *tls.Config, conns int, dial func(ctx context.Context,
 	}
 }
 
-// drive sends requests from conns goroutines for warmup+d and measures the
-// requests that complete after the warm-up.
-func drive(ctx context.Context, client *http.Client, conns int, warmup, d time.Duration, next request, cpu func() time.Duration) Result {
+// load is a stream of requests to drive: a client, the requests and the
+// CPU clock of the server that answers them.
+type load struct {
+	client *http.Client
+	next   request
+	cpu    func() time.Duration
+}
+
+// sample is what one or more measured slices of a load saw.
+type sample struct {
+	lat       []time.Duration
+	errs      int
+	elapsed   time.Duration
+	serverCPU time.Duration
+	clientCPU time.Duration
+}
+
+func (s *sample) add(o sample) {
+	s.lat = append(s.lat, o.lat...)
+	s.errs += o.errs
+	s.elapsed += o.elapsed
+	s.serverCPU += o.serverCPU
+	s.clientCPU += o.clientCPU
+}
+
+func (s sample) rps() float64 {
+	if s.elapsed <= 0 {
+		return 0
+	}
+	return float64(len(s.lat)) / s.elapsed.Seconds()
+}
+
+// run sends requests from conns goroutines for d and measures every request
+// that completes within it. Connections stay open between runs.
+func (l load) run(ctx context.Context, conns int, d time.Duration) sample {
 	var (
-		measuring atomic.Bool
-		stop      atomic.Bool
-		wg        sync.WaitGroup
-		lat       = make([][]time.Duration, conns)
-		errs      = make([]int, conns)
+		stop atomic.Bool
+		wg   sync.WaitGroup
+		lat  = make([][]time.Duration, conns)
+		errs = make([]int, conns)
 	)
+	cpu0, self0 := l.cpu(), selfCPU()
+	began := time.Now()
 	for w := 0; w < conns; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			for seq := 0; !stop.Load(); seq++ {
 				start := time.Now()
-				ok := once(ctx, client, next, w, seq)
-				if !measuring.Load() {
-					continue
+				ok := once(ctx, l.client, l.next, w, seq)
+				if stop.Load() {
+					return // completed after the slice ended
 				}
 				if !ok {
 					errs[w]++
@@ -76,17 +115,17 @@ func drive(ctx context.Context, client *http.Client, conns int, warmup, d time.D
 			}
 		}(w)
 	}
-	time.Sleep(warmup)
-	cpu0, self0 := cpu(), selfCPU()
-	began := time.Now()
-	measuring.Store(true)
 	time.Sleep(d)
-	measuring.Store(false)
-	elapsed := time.Since(began)
-	cpu1, self1 := cpu(), selfCPU()
 	stop.Store(true)
+	elapsed := time.Since(began)
+	cpu1, self1 := l.cpu(), selfCPU()
 	wg.Wait()
-	return summarize(lat, errs, elapsed, cpu1-cpu0, self1-self0)
+	s := sample{elapsed: elapsed, serverCPU: cpu1 - cpu0, clientCPU: self1 - self0}
+	for w := range lat {
+		s.lat = append(s.lat, lat[w]...)
+		s.errs += errs[w]
+	}
+	return s
 }
 
 // once sends one request and reports whether it succeeded (2xx).
@@ -104,22 +143,17 @@ func once(ctx context.Context, client *http.Client, next request, w, seq int) bo
 	return resp.StatusCode >= 200 && resp.StatusCode < 300
 }
 
-func summarize(lat [][]time.Duration, errs []int, elapsed, serverCPU, clientCPU time.Duration) Result {
-	var all []time.Duration
-	n := 0
-	for w := range lat {
-		all = append(all, lat[w]...)
-		n += errs[w]
-	}
+func (s sample) result() Result {
+	all := slices.Clone(s.lat)
 	slices.Sort(all)
-	r := Result{Requests: len(all), Errors: n}
+	r := Result{Requests: len(all), Errors: s.errs}
 	if len(all) == 0 {
 		return r
 	}
-	r.RPS = float64(len(all)) / elapsed.Seconds()
+	r.RPS = s.rps()
 	r.P50ms, r.P90ms, r.P99ms, r.P999ms = pct(all, 50), pct(all, 90), pct(all, 99), pct(all, 99.9)
-	r.CPUusPerOp = float64(serverCPU.Microseconds()) / float64(len(all))
-	r.ClientCPUusPerOp = float64(clientCPU.Microseconds()) / float64(len(all))
+	r.CPUusPerOp = float64(s.serverCPU.Microseconds()) / float64(len(all))
+	r.ClientCPUusPerOp = float64(s.clientCPU.Microseconds()) / float64(len(all))
 	return r
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -17,7 +18,8 @@ import (
 
 func newBenchCmd(s streams) *cobra.Command {
 	cfg := bench.Config{}
-	var ops, jsonFile string
+	var ops, jsonFile, cpuProfile string
+	var clientProcs int
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure keyhaven's throughput, latency and CPU per request against a bare HTTPS baseline",
@@ -36,6 +38,16 @@ Operations: ` + strings.Join(bench.OperationNames(), ", "),
 				cfg.Operations = strings.Split(ops, ",")
 			}
 			cfg.Out = s.err
+			if clientProcs > 0 {
+				runtime.GOMAXPROCS(clientProcs)
+			}
+			if cpuProfile != "" {
+				stopProfile, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stopProfile()
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			rep, err := bench.Run(ctx, cfg)
@@ -63,6 +75,9 @@ Operations: ` + strings.Join(bench.OperationNames(), ", "),
 	f.StringVar(&cfg.Target, "url", "", "benchmark this existing vault (https://{vault}.{suffix}:port) instead of starting a server; credentials from AZURE_* variables, CA from SSL_CERT_FILE; it must have room for the seeded secrets")
 	f.IntVar(&cfg.ServerPID, "server-pid", 0, "with --url: the server's process id, to read its CPU time and memory")
 	f.StringVar(&cfg.ServerProfile, "server-cpu-profile", "", "make the server write a Go CPU profile of the run to this file")
+	f.StringVar(&cpuProfile, "cpu-profile", "", "write a Go CPU profile of the load generator itself to this file")
+	_ = f.MarkHidden("cpu-profile")
+	f.IntVar(&clientProcs, "client-procs", 0, "GOMAXPROCS of the load generator (default: every core)")
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -36,6 +37,7 @@ Every setting can also be given as a KEYHAVEN_* environment variable or a flag.`
 				return usageError{err}
 			}
 			log := newLogger(s, cfg.Log)
+			tuneGC()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if cpuProfile != "" {
@@ -110,6 +112,20 @@ func serve(ctx context.Context, a *app.App, timeout time.Duration, log *slog.Log
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return a.Shutdown(sctx)
+}
+
+// serverGCPercent is the garbage collector's target for the server when
+// GOGC is not set. A request allocates a few kilobytes that die with it and
+// the live heap is small (tens of MiB), so Go's default of 100 collects
+// thousands of times a second under load; 400 cuts the collector's share
+// of CPU about fourfold for a heap that stays well under a few hundred MiB.
+// GOGC and GOMEMLIMIT still override it.
+const serverGCPercent = 400
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serverGCPercent)
+	}
 }
 
 // startCPUProfile profiles the process until the returned function runs.

@@ -80,13 +80,18 @@ func (s *Server) isAudience(aud string) bool {
 // this check keeps tokens of one shape from being confused with another
 // tenant's.
 func (s *Server) isOwnIssuer(iss string) bool {
+	tenant := s.Identity.TenantID()
+	if last := s.lastIssuer.Load(); last != nil && last.iss == iss && last.tenant == tenant {
+		return true
+	}
 	u, err := url.Parse(iss)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return false
 	}
-	t := "/" + s.Identity.TenantID()
+	t := "/" + tenant
 	switch strings.ToLower(strings.TrimSuffix(u.Path, "/")) {
 	case t + "/v2.0", t, "/adfs":
+		s.lastIssuer.Store(&acceptedIssuer{iss: iss, tenant: tenant})
 		return true
 	}
 	return false

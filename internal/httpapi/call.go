@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/keyhaven/keyhaven/internal/identity"
@@ -188,16 +189,44 @@ func (e *fieldError) Error() string { return e.field + " " + e.msg }
 
 // reply writes v as JSON with status.
 func (c *call) reply(status int, v any) error {
+	if a, ok := v.(jsonAppender); ok {
+		bp := replyBufs.Get().(*[]byte)
+		b := a.appendJSON((*bp)[:0])
+		c.send(status, b)
+		clear(b) // it may hold a secret value
+		if cap(b) <= maxPooledReply {
+			*bp = b[:0]
+			replyBufs.Put(bp)
+		}
+		return nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return kverr.Internalf(err)
 	}
+	c.send(status, b)
+	return nil
+}
+
+// jsonAppender is a response body with a hand-written encoder, for the hot
+// paths; it must write what json.Marshal would.
+type jsonAppender interface {
+	appendJSON(dst []byte) []byte
+}
+
+// replyBufs recycle the buffers of hand-encoded responses; net/http copies
+// the body into its own buffer during Write.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledReply = 64 << 10
+
+// send writes a JSON body.
+func (c *call) send(status int, b []byte) {
 	h := c.w.Header()
 	h["Content-Type"] = []string{"application/json; charset=utf-8"}
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(b)
-	return nil
 }
 
 // noContent writes an empty 204.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/keyhaven/keyhaven/internal/jsonx"
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/secrets"
 	"github.com/keyhaven/keyhaven/internal/vaults"
@@ -101,6 +102,66 @@ type secretBundle struct {
 	ScheduledPurgeDate int64  `json:"scheduledPurgeDate,omitempty"`
 }
 
+// appendJSON appends b as json.Marshal would write it, without reflection
+// (GetSecret is the hottest path of the server).
+func (b *secretBundle) appendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	if b.Value != nil {
+		dst = jsonx.Field(dst, "value")
+		dst = jsonx.String(dst, *b.Value)
+	}
+	dst = jsonx.Field(dst, "id")
+	dst = jsonx.String(dst, b.ID)
+	if b.ContentType != "" {
+		dst = jsonx.Field(dst, "contentType")
+		dst = jsonx.String(dst, b.ContentType)
+	}
+	a := &b.Attributes
+	dst = append(dst, `,"attributes":{"enabled":`...)
+	dst = jsonx.Bool(dst, a.Enabled)
+	if a.NotBefore != nil {
+		dst = jsonx.Field(dst, "nbf")
+		dst = jsonx.Int(dst, *a.NotBefore)
+	}
+	if a.Expires != nil {
+		dst = jsonx.Field(dst, "exp")
+		dst = jsonx.Int(dst, *a.Expires)
+	}
+	dst = jsonx.Field(dst, "created")
+	dst = jsonx.Int(dst, a.Created)
+	dst = jsonx.Field(dst, "updated")
+	dst = jsonx.Int(dst, a.Updated)
+	dst = jsonx.Field(dst, "recoverableDays")
+	dst = jsonx.Int(dst, int64(a.RecoverableDays))
+	dst = jsonx.Field(dst, "recoveryLevel")
+	dst = jsonx.String(dst, a.RecoveryLevel)
+	dst = append(dst, '}')
+	if len(b.Tags) > 0 {
+		dst = jsonx.Field(dst, "tags")
+		dst = jsonx.StringMap(dst, b.Tags)
+	}
+	if b.Kid != "" {
+		dst = jsonx.Field(dst, "kid")
+		dst = jsonx.String(dst, b.Kid)
+	}
+	if b.Managed {
+		dst = append(dst, `,"managed":true`...)
+	}
+	if b.RecoveryID != "" {
+		dst = jsonx.Field(dst, "recoveryId")
+		dst = jsonx.String(dst, b.RecoveryID)
+	}
+	if b.DeletedDate != 0 {
+		dst = jsonx.Field(dst, "deletedDate")
+		dst = jsonx.Int(dst, b.DeletedDate)
+	}
+	if b.ScheduledPurgeDate != 0 {
+		dst = jsonx.Field(dst, "scheduledPurgeDate")
+		dst = jsonx.Int(dst, b.ScheduledPurgeDate)
+	}
+	return append(dst, '}')
+}
+
 // secretJSON encodes a secret. withVersion selects a versioned id (bundles,
 // version lists) or a versionless one (list items).
 func (c *call) secretJSON(s *secrets.Secret, withValue, withVersion bool) secretBundle {
@@ -150,7 +211,8 @@ func (s *Server) getSecret(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.reply(http.StatusOK, c.secretJSON(sec, true, true))
+	b := c.secretJSON(sec, true, true)
+	return c.reply(http.StatusOK, &b)
 }
 
 func (s *Server) updateSecret(c *call) error {

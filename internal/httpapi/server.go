@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/authz"
@@ -78,7 +79,11 @@ type Server struct {
 	data      *table
 	authority *table
 	guard     *guard // slows down guessing of client secrets and the seal passphrase
+
+	lastIssuer atomic.Pointer[acceptedIssuer] // the last issuer isOwnIssuer accepted
 }
+
+type acceptedIssuer struct{ iss, tenant string }
 
 // New returns the HTTP handler of a keyhaven server.
 func New(d Deps) *Server {

@@ -133,8 +133,9 @@ func (s *Service) JWKS() []JWK {
 }
 
 // tokenCache remembers the claims of tokens whose signature verified, until
-// they expire, keyed by the token's SHA-256 (so it holds no bearer tokens). It is bounded: when full it drops expired entries, and if
-// none expired, everything.
+// they expire, keyed by the token's SHA-256 (so it holds no bearer tokens). It is
+// bounded: when full it drops expired entries, and if none expired,
+// everything.
 type tokenCache struct {
 	mu  sync.RWMutex
 	max int
@@ -148,8 +149,22 @@ type cachedClaims struct {
 
 func newTokenCache(max int) tokenCache { return tokenCache{max: max, m: map[[32]byte]cachedClaims{}} }
 
+// hashBufs hold copies of tokens being hashed: sha256.Sum256([]byte(token))
+// would allocate a copy of every ~1 KiB token on every request.
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+func tokenHash(token string) [32]byte {
+	bp := hashBufs.Get().(*[]byte)
+	b := append((*bp)[:0], token...)
+	h := sha256.Sum256(b)
+	clear(b)
+	*bp = b[:0]
+	hashBufs.Put(bp)
+	return h
+}
+
 func (c *tokenCache) get(token string, now time.Time) (*Claims, bool) {
-	h := sha256.Sum256([]byte(token))
+	h := tokenHash(token)
 	c.mu.RLock()
 	e, ok := c.m[h]
 	c.mu.RUnlock()
@@ -172,5 +187,5 @@ func (c *tokenCache) put(token string, claims *Claims, until, now time.Time) {
 			c.m = map[[32]byte]cachedClaims{}
 		}
 	}
-	c.m[sha256.Sum256([]byte(token))] = cachedClaims{c: claims, until: until}
+	c.m[tokenHash(token)] = cachedClaims{c: claims, until: until}
 }

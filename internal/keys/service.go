@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/events"
+	"github.com/keyhaven/keyhaven/internal/jsonx"
 	"github.com/keyhaven/keyhaven/internal/kcrypto"
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/objects"
@@ -28,6 +29,54 @@ type record struct {
 	Updated    int64             `json:"updated"`
 	Exportable bool              `json:"exportable,omitempty"`
 	Managed    bool              `json:"managed,omitempty"`
+}
+
+// DecodeStored decodes a record as json.Unmarshal would (every key
+// operation reads one).
+func (r *record) DecodeStored(data []byte) error {
+	return jsonx.Object(data, func(k, v []byte) error {
+		if jsonx.IsNull(v) {
+			switch string(k) {
+			case "material":
+				r.Material = nil
+			case "key_ops":
+				r.KeyOps = nil
+			case "tags":
+				r.Tags = nil
+			case "nbf":
+				r.NotBefore = nil
+			case "exp":
+				r.Expires = nil
+			}
+			return nil
+		}
+		var err error
+		switch string(k) {
+		case "kty":
+			r.Kty, err = jsonx.ParseString(v)
+		case "material":
+			r.Material, err = jsonx.ParseBytes(v)
+		case "key_ops":
+			r.KeyOps, err = jsonx.ParseStringSlice(v)
+		case "tags":
+			r.Tags, err = jsonx.ParseStringMap(v)
+		case "enabled":
+			r.Enabled, err = jsonx.ParseBool(v)
+		case "nbf":
+			r.NotBefore, err = jsonx.ParseIntPtr(v)
+		case "exp":
+			r.Expires, err = jsonx.ParseIntPtr(v)
+		case "created":
+			r.Created, err = jsonx.ParseInt(v)
+		case "updated":
+			r.Updated, err = jsonx.ParseInt(v)
+		case "exportable":
+			r.Exportable, err = jsonx.ParseBool(v)
+		case "managed":
+			r.Managed, err = jsonx.ParseBool(v)
+		}
+		return err // unknown members are ignored, as json.Unmarshal does
+	})
 }
 
 type item = objects.Item[record]

@@ -176,7 +176,7 @@ func (b *backupBlob) valid() bool {
 	}
 	current := false
 	for _, v := range b.Versions {
-		if !versionRE.MatchString(v.Version) {
+		if !validVersion(v.Version) {
 			return false
 		}
 		current = current || v.Version == b.Head.Current

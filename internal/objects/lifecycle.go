@@ -138,7 +138,7 @@ func (t *Tx[R]) Delete(name string) (*Item[R], error) {
 
 // getDeleted reads a soft-deleted object's head and current version.
 func (t *Tx[R]) getDeleted(name string) (*Item[R], error) {
-	if !nameRE.MatchString(name) {
+	if !ValidName(name) {
 		return nil, t.s.errs.DeletedNotFound(name)
 	}
 	raw, err := t.tx.Get(t.s.deletedKey(t.v, strings.ToLower(name)))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,4 +109,60 @@ func TestCollectionsAreSeparate(t *testing.T) {
 	if _, err := b.Add(ctx, v, "x", NewVersion(), rec{N: 8}); err != nil {
 		t.Fatalf("same name in another collection: %v", err)
 	}
+}
+
+// The hand-written name and version checks accept exactly what Azure's
+// patterns do.
+func TestNameAndVersionRules(t *testing.T) {
+	nameRE := regexp.MustCompile(`^[0-9a-zA-Z-]{1,127}$`)
+	versionRE := regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+	for _, s := range []string{"", "a", "A-9", "-", "a_b", "a.b", "é", "a b", "`", "@", "[", "{", "/", ":",
+		strings.Repeat("a", 127), strings.Repeat("a", 128), "0123456789abcdef0123456789ABCDEF",
+		"0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdef0"} {
+		if got, want := ValidName(s), nameRE.MatchString(s); got != want {
+			t.Errorf("ValidName(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := validVersion(s), versionRE.MatchString(s); got != want {
+			t.Errorf("validVersion(%q) = %v, want %v", s, got, want)
+		}
+	}
+	for c := 0; c < 256; c++ {
+		s := string([]byte{byte(c)})
+		if ValidName(s) != nameRE.MatchString(s) {
+			t.Errorf("ValidName(%q)", s)
+		}
+		v := strings.Repeat("0", 31) + s
+		if validVersion(v) != versionRE.MatchString(v) {
+			t.Errorf("validVersion(%q)", v)
+		}
+	}
+}
+
+// The hand-written head decoder gives what json.Unmarshal gives.
+func FuzzHeadDecodeStored(f *testing.F) {
+	f.Add("Db-Password", "0123456789abcdef0123456789abcdef", int64(0), []byte(`{"rotation":{"a":[1,2]}}`), true)
+	f.Fuzz(func(t *testing.T, name, cur string, n int64, meta []byte, managed bool) {
+		h := Head{Name: name, Current: cur, DeletedDate: n, ScheduledPurgeDate: -n, Managed: managed}
+		if json.Valid(meta) {
+			h.Meta = meta
+		}
+		if managed && len(meta) == 0 {
+			h.Meta = json.RawMessage("null")
+		}
+		raw, err := Marshal(&h)
+		if err != nil {
+			return // meta json.Marshal would not write
+		}
+		var want, got Head
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := got.DecodeStored(raw); err != nil {
+			t.Fatalf("DecodeStored(%s): %v", raw, err)
+		}
+		if got.Name != want.Name || got.Current != want.Current || got.DeletedDate != want.DeletedDate ||
+			got.ScheduledPurgeDate != want.ScheduledPurgeDate || got.Managed != want.Managed || string(got.Meta) != string(want.Meta) {
+			t.Fatalf("DecodeStored(%s) = %+v, want %+v", raw, got, want)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/jsonx"
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/objects"
 	"github.com/keyhaven/keyhaven/internal/vaults"
@@ -22,6 +23,48 @@ type record struct {
 	Updated     int64             `json:"updated"`
 	Managed     bool              `json:"managed,omitempty"`
 	KeyID       string            `json:"kid,omitempty"`
+}
+
+// DecodeStored decodes a record as json.Unmarshal would (GetSecret reads
+// one per request).
+func (r *record) DecodeStored(data []byte) error {
+	return jsonx.Object(data, func(k, v []byte) error {
+		if jsonx.IsNull(v) {
+			switch string(k) {
+			case "tags":
+				r.Tags = nil
+			case "nbf":
+				r.NotBefore = nil
+			case "exp":
+				r.Expires = nil
+			}
+			return nil
+		}
+		var err error
+		switch string(k) {
+		case "value":
+			r.Value, err = jsonx.ParseString(v)
+		case "contentType":
+			r.ContentType, err = jsonx.ParseString(v)
+		case "tags":
+			r.Tags, err = jsonx.ParseStringMap(v)
+		case "enabled":
+			r.Enabled, err = jsonx.ParseBool(v)
+		case "nbf":
+			r.NotBefore, err = jsonx.ParseIntPtr(v)
+		case "exp":
+			r.Expires, err = jsonx.ParseIntPtr(v)
+		case "created":
+			r.Created, err = jsonx.ParseInt(v)
+		case "updated":
+			r.Updated, err = jsonx.ParseInt(v)
+		case "managed":
+			r.Managed, err = jsonx.ParseBool(v)
+		case "kid":
+			r.KeyID, err = jsonx.ParseString(v)
+		}
+		return err // unknown members are ignored, as json.Unmarshal does
+	})
 }
 
 type item = objects.Item[record]

@@ -48,14 +48,16 @@ type Vault struct {
 // RecoveryLevel is the deletion recovery level Azure reports for objects in
 // this vault (soft delete is always on).
 func (v *Vault) RecoveryLevel() string {
-	level := "Recoverable"
-	if v.SoftDeleteRetentionDays < MaxRetentionDays {
-		level = "CustomizedRecoverable"
+	switch custom := v.SoftDeleteRetentionDays < MaxRetentionDays; {
+	case custom && v.PurgeProtection:
+		return "CustomizedRecoverable"
+	case custom:
+		return "CustomizedRecoverable+Purgeable"
+	case v.PurgeProtection:
+		return "Recoverable"
+	default:
+		return "Recoverable+Purgeable"
 	}
-	if !v.PurgeProtection {
-		level += "+Purgeable"
-	}
-	return level
 }
 
 // Spec describes a vault to create.

@@ -1,0 +1,40 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func checkBundleJSON(t *testing.T, b *secretBundle) {
+	t.Helper()
+	want, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.appendJSON(nil); string(got) != string(want) {
+		t.Fatalf("appendJSON:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestSecretBundleAppendJSONMatchesMarshal(t *testing.T) {
+	val, nbf, exp := "s3cr\"t<&>\n\u2028", int64(1), int64(1900000000)
+	checkBundleJSON(t, &secretBundle{})
+	checkBundleJSON(t, &secretBundle{Tags: map[string]string{}})
+	checkBundleJSON(t, &secretBundle{Value: &val, ID: "https://v/secrets/a/1", ContentType: "application/x-pkcs12",
+		Attributes: secretAttributesOut{Enabled: true, NotBefore: &nbf, Expires: &exp, Created: 2, Updated: 3,
+			RecoverableDays: 90, RecoveryLevel: "Recoverable+Purgeable"},
+		Tags: map[string]string{"z": "1", "a": "<"}, Kid: "https://v/keys/a/1", Managed: true,
+		RecoveryID: "https://v/deletedsecrets/a", DeletedDate: 5, ScheduledPurgeDate: 6})
+}
+
+func FuzzSecretBundleAppendJSON(f *testing.F) {
+	f.Add("value", "https://v/secrets/a/0123", "text/plain", "k", "v", int64(7), true)
+	f.Fuzz(func(t *testing.T, val, id, ct, tk, tv string, n int64, flag bool) {
+		b := &secretBundle{ID: id, ContentType: ct, Managed: flag, DeletedDate: n,
+			Attributes: secretAttributesOut{Enabled: flag, Created: n, Updated: -n, RecoverableDays: int(n % 100), RecoveryLevel: tv}}
+		if flag {
+			b.Value, b.Attributes.Expires, b.Tags = &val, &n, map[string]string{tk: tv, tv: tk}
+		}
+		checkBundleJSON(t, b)
+	})
+}

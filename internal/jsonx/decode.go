@@ -1,0 +1,385 @@
+package jsonx
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"unicode/utf8"
+)
+
+// ErrSyntax reports input that is not the JSON a decoder expects.
+var ErrSyntax = errors.New("jsonx: invalid JSON")
+
+// maxDepth bounds the nesting of values skipped inside an object.
+const maxDepth = 64
+
+// Object calls fn with the key and raw value of each member of the JSON
+// object that is all of data (surrounding whitespace allowed), in order.
+// Values are checked for syntax; their meaning is fn's business.
+func Object(data []byte, fn func(key, val []byte) error) error {
+	end, err := object(data, skipWS(data, 0), 0, fn)
+	if err != nil {
+		return err
+	}
+	if skipWS(data, end) != len(data) {
+		return ErrSyntax
+	}
+	return nil
+}
+
+// object walks the object starting at data[i] and returns the index just
+// past it.
+func object(data []byte, i, depth int, fn func(key, val []byte) error) (int, error) {
+	if depth > maxDepth || i >= len(data) || data[i] != '{' {
+		return 0, ErrSyntax
+	}
+	i = skipWS(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		kend, err := skipString(data, i)
+		if err != nil {
+			return 0, err
+		}
+		rawKey := data[i:kend]
+		i = skipWS(data, kend)
+		if i >= len(data) || data[i] != ':' {
+			return 0, ErrSyntax
+		}
+		i = skipWS(data, i+1)
+		vend, err := skipValue(data, i, depth+1)
+		if err != nil {
+			return 0, err
+		}
+		if fn != nil {
+			key := rawKey[1 : len(rawKey)-1]
+			if needsUnquote(key) {
+				s, err := unquoteSlow(rawKey)
+				if err != nil {
+					return 0, err
+				}
+				key = []byte(s)
+			}
+			if err := fn(key, data[i:vend]); err != nil {
+				return 0, err
+			}
+		}
+		i = skipWS(data, vend)
+		if i >= len(data) {
+			return 0, ErrSyntax
+		}
+		switch data[i] {
+		case ',':
+			i = skipWS(data, i+1)
+		case '}':
+			return i + 1, nil
+		default:
+			return 0, ErrSyntax
+		}
+	}
+}
+
+func skipWS(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index just past the string starting at data[i].
+func skipString(data []byte, i int) (int, error) {
+	if i >= len(data) || data[i] != '"' {
+		return 0, ErrSyntax
+	}
+	for j := i + 1; j < len(data); j++ {
+		switch c := data[j]; {
+		case c == '"':
+			return j + 1, nil
+		case c == '\\':
+			j++
+			if j >= len(data) {
+				return 0, ErrSyntax
+			}
+			switch data[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(data) {
+					return 0, ErrSyntax
+				}
+				for _, h := range data[j+1 : j+5] {
+					if !isHex(h) {
+						return 0, ErrSyntax
+					}
+				}
+				j += 4
+			default:
+				return 0, ErrSyntax
+			}
+		case c < 0x20:
+			return 0, ErrSyntax
+		}
+	}
+	return 0, ErrSyntax
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f' }
+
+// skipValue returns the index just past the value starting at data[i].
+func skipValue(data []byte, i, depth int) (int, error) {
+	if i >= len(data) {
+		return 0, ErrSyntax
+	}
+	switch c := data[i]; {
+	case c == '"':
+		return skipString(data, i)
+	case c == '{':
+		return object(data, i, depth, nil)
+	case c == '[':
+		return array(data, i, depth)
+	case c == 't':
+		return literal(data, i, "true")
+	case c == 'f':
+		return literal(data, i, "false")
+	case c == 'n':
+		return literal(data, i, "null")
+	case c == '-' || '0' <= c && c <= '9':
+		return number(data, i)
+	}
+	return 0, ErrSyntax
+}
+
+func array(data []byte, i, depth int) (int, error) {
+	if depth > maxDepth {
+		return 0, ErrSyntax
+	}
+	i = skipWS(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		end, err := skipValue(data, i, depth+1)
+		if err != nil {
+			return 0, err
+		}
+		i = skipWS(data, end)
+		if i >= len(data) {
+			return 0, ErrSyntax
+		}
+		switch data[i] {
+		case ',':
+			i = skipWS(data, i+1)
+		case ']':
+			return i + 1, nil
+		default:
+			return 0, ErrSyntax
+		}
+	}
+}
+
+func literal(data []byte, i int, lit string) (int, error) {
+	if len(data)-i < len(lit) || string(data[i:i+len(lit)]) != lit {
+		return 0, ErrSyntax
+	}
+	return i + len(lit), nil
+}
+
+// number checks JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func number(data []byte, i int) (int, error) {
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		start := i
+		for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case !digits():
+		return 0, ErrSyntax
+	}
+	if i < len(data) && data[i] == '.' {
+		i++
+		if !digits() {
+			return 0, ErrSyntax
+		}
+	}
+	if i < len(data) && data[i]|0x20 == 'e' {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return 0, ErrSyntax
+		}
+	}
+	return i, nil
+}
+
+// IsNull reports whether the raw value val is null (which leaves a Go
+// value unchanged, as encoding/json does).
+func IsNull(val []byte) bool { return string(val) == "null" }
+
+// ParseString decodes the raw JSON string val (no surrounding whitespace)
+// as encoding/json would.
+func ParseString(val []byte) (string, error) {
+	if end, err := skipString(val, 0); err != nil || end != len(val) {
+		return "", ErrSyntax
+	}
+	if s := val[1 : len(val)-1]; !needsUnquote(s) {
+		return string(s), nil
+	}
+	return unquoteSlow(val)
+}
+
+// needsUnquote reports whether the string body s has escapes or bytes
+// that are not valid UTF-8 (which encoding/json replaces).
+func needsUnquote(s []byte) bool {
+	return bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s)
+}
+
+func unquoteSlow(val []byte) (string, error) {
+	var s string
+	if err := json.Unmarshal(val, &s); err != nil {
+		return "", ErrSyntax
+	}
+	return s, nil
+}
+
+// ParseInt decodes the raw JSON number val as an int64, refusing what
+// encoding/json refuses for one (fractions, exponents, overflow).
+func ParseInt(val []byte) (int64, error) {
+	if len(val) == 0 {
+		return 0, ErrSyntax
+	}
+	if end, err := number(val, 0); err != nil || end != len(val) {
+		return 0, ErrSyntax
+	}
+	n, err := strconv.ParseInt(string(val), 10, 64)
+	if err != nil {
+		return 0, ErrSyntax
+	}
+	return n, nil
+}
+
+// ParseIntPtr is ParseInt for an optional (*int64) member.
+func ParseIntPtr(val []byte) (*int64, error) {
+	n, err := ParseInt(val)
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// ParseBool decodes the raw JSON literal val as a bool.
+func ParseBool(val []byte) (bool, error) {
+	switch string(val) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, ErrSyntax
+}
+
+// ParseStringMap decodes the raw JSON object val as a map of strings
+// (null gives nil).
+func ParseStringMap(val []byte) (map[string]string, error) {
+	if IsNull(val) {
+		return nil, nil
+	}
+	m := map[string]string{}
+	err := Object(val, func(k, v []byte) error {
+		s, err := ParseString(v)
+		if err != nil {
+			return err
+		}
+		m[string(k)] = s
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ParseStringSlice decodes the raw JSON array val as a slice of strings
+// (null gives nil).
+func ParseStringSlice(val []byte) ([]string, error) {
+	if IsNull(val) {
+		return nil, nil
+	}
+	i := skipWS(val, 0)
+	if i >= len(val) || val[i] != '[' {
+		return nil, ErrSyntax
+	}
+	out := []string{}
+	i = skipWS(val, i+1)
+	if i < len(val) && val[i] == ']' {
+		i++
+	} else {
+		for {
+			end, err := skipString(val, i)
+			if err != nil {
+				return nil, err
+			}
+			s, err := ParseString(val[i:end])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+			i = skipWS(val, end)
+			if i >= len(val) {
+				return nil, ErrSyntax
+			}
+			if val[i] == ']' {
+				i++
+				break
+			}
+			if val[i] != ',' {
+				return nil, ErrSyntax
+			}
+			i = skipWS(val, i+1)
+		}
+	}
+	if skipWS(val, i) != len(val) {
+		return nil, ErrSyntax
+	}
+	return out, nil
+}
+
+// ParseBytes decodes the raw JSON string val holding standard base64, as
+// encoding/json decodes a []byte (null gives nil).
+func ParseBytes(val []byte) ([]byte, error) {
+	if IsNull(val) {
+		return nil, nil
+	}
+	if end, err := skipString(val, 0); err != nil || end != len(val) {
+		return nil, ErrSyntax
+	}
+	s := val[1 : len(val)-1]
+	if needsUnquote(s) {
+		u, err := unquoteSlow(val)
+		if err != nil {
+			return nil, err
+		}
+		s = []byte(u)
+	}
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(out, s)
+	if err != nil {
+		return nil, ErrSyntax
+	}
+	return out[:n], nil
+}

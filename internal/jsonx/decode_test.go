@@ -1,0 +1,96 @@
+package jsonx
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"slices"
+	"testing"
+)
+
+// Object accepts exactly the objects encoding/json accepts, and gives the
+// members it would decode into a map of raw values.
+func FuzzObject(f *testing.F) {
+	for _, s := range []string{`{}`, ` {"a":1 ,"b" : [1,{"c":null}] } `, `{"a":"\u00e9\n"}`, `{"a":1e5,"b":-0.5E-3}`,
+		`{"a":}`, `{"a":01}`, `{"a":"x\y"}`, `{"a":1,}`, `[1]`, `{"a":tru}`, "{\"a\":\"\x01\"}", `{"\u0061":2}`, `{"a":1}x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want map[string]json.RawMessage
+		werr := json.Unmarshal(data, &want)
+		got := map[string]string{}
+		gerr := Object(data, func(k, v []byte) error { got[string(k)] = string(v); return nil })
+		if (werr == nil) != (gerr == nil) {
+			if werr == nil && want == nil {
+				return // null decodes into a nil map without error; not an object
+			}
+			t.Fatalf("Object(%q) err %v, encoding/json err %v", data, gerr, werr)
+		}
+		if werr != nil {
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("Object(%q) = %v, want %v", data, got, want)
+		}
+		for k, v := range want {
+			if got[k] != string(v) {
+				t.Fatalf("Object(%q)[%q] = %s, want %s", data, k, got[k], v)
+			}
+		}
+	})
+}
+
+func FuzzParseScalars(f *testing.F) {
+	for _, s := range []string{`"a"`, `"\u003c\ud83d\ude00"`, "\"\xff\"", `12`, `-0`, `01`, `1.5`, `1e3`, `9223372036854775808`, `true`, `null`, `""00000"`, "\"\u0099\\b\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(bytes.TrimLeft(data, " \t\r\n")) != len(data) || len(bytes.TrimRight(data, " \t\r\n")) != len(data) {
+			return // values come from Object, without surrounding whitespace
+		}
+		var ws string
+		werr := json.Unmarshal(data, &ws)
+		if gs, gerr := ParseString(data); !IsNull(data) && ((werr == nil) != (gerr == nil) || gs != ws) {
+			t.Fatalf("ParseString(%q) = %q, %v; encoding/json %q, %v", data, gs, gerr, ws, werr)
+		}
+		var wn int64
+		werr = json.Unmarshal(data, &wn)
+		if gn, gerr := ParseInt(data); !IsNull(data) && ((werr == nil) != (gerr == nil) || gn != wn) {
+			t.Fatalf("ParseInt(%q) = %d, %v; encoding/json %d, %v", data, gn, gerr, wn, werr)
+		}
+		var wb bool
+		werr = json.Unmarshal(data, &wb)
+		if gb, gerr := ParseBool(data); !IsNull(data) && ((werr == nil) != (gerr == nil) || gb != wb) {
+			t.Fatalf("ParseBool(%q) = %v, %v; encoding/json %v, %v", data, gb, gerr, wb, werr)
+		}
+		var wm map[string]string
+		werr = json.Unmarshal(data, &wm)
+		if gm, gerr := ParseStringMap(data); (werr == nil) != (gerr == nil) || !maps.Equal(gm, wm) {
+			t.Fatalf("ParseStringMap(%q) = %v, %v; encoding/json %v, %v", data, gm, gerr, wm, werr)
+		}
+	})
+}
+
+func FuzzParseSlices(f *testing.F) {
+	for _, s := range []string{`["a","b"]`, `[]`, `[ "x" , "\u00e9" ]`, `null`, `["a",]`, `[1]`, `"AQID"`, `"AQ=="`, `"A"`, `"AQ\nID"`, `"\u0041QID"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(bytes.TrimLeft(data, " \t\r\n")) != len(data) || len(bytes.TrimRight(data, " \t\r\n")) != len(data) {
+			return
+		}
+		var ws []string
+		werr := json.Unmarshal(data, &ws)
+		if gs, gerr := ParseStringSlice(data); (werr == nil) != (gerr == nil) || (werr == nil && !slices.Equal(gs, ws)) {
+			t.Fatalf("ParseStringSlice(%q) = %q, %v; encoding/json %q, %v", data, gs, gerr, ws, werr)
+		}
+		var wb []byte
+		werr = json.Unmarshal(data, &wb)
+		// encoding/json also takes an array of numbers for a []byte; ParseBytes
+		// only the base64 string json.Marshal writes.
+		gb, gerr := ParseBytes(data)
+		if gerr == nil && (werr != nil || !bytes.Equal(gb, wb)) || gerr != nil && werr == nil && data[0] != '[' {
+			t.Fatalf("ParseBytes(%q) = %x, %v; encoding/json %x, %v", data, gb, gerr, wb, werr)
+		}
+	})
+}

@@ -127,7 +127,7 @@ func (a *Agent) authorize(r *http.Request) (string, error) {
 			return "", errors.New("The body must be a form with resource.")
 		}
 		return need(r.PostForm.Get("resource"))
-	case r.Method == http.MethodGet && r.URL.Path == IMDSPath:
+	case r.Method == http.MethodGet && (r.URL.Path == IMDSPath || r.URL.Path == IMDSPath+"/"):
 		if !strings.EqualFold(r.Header.Get("Metadata"), "true") {
 			return "", errors.New("The Metadata: true header is required.")
 		}

@@ -25,7 +25,7 @@ suffix of $KEYHAVEN_VAULT_URL when unset, else vault.localhost). Output is JSON 
 // newIdentityClient builds the management API client for a server URL;
 // tests replace it.
 var newIdentityClient = func(serverURL string) (*client.IdentityClient, error) {
-	cred, err := client.CredentialFromEnv()
+	cred, err := cliCredential()
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ const (
 
 // newSecretsClient builds the client for a vault URL; tests replace it.
 var newSecretsClient = func(vaultURL string) (*client.SecretsClient, error) {
-	cred, err := client.CredentialFromEnv()
+	cred, err := cliCredential()
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ var newSecretsClient = func(vaultURL string) (*client.SecretsClient, error) {
 
 // newKeysClient builds the keys client for a vault URL; tests replace it.
 var newKeysClient = func(vaultURL string) (*client.KeysClient, error) {
-	cred, err := client.CredentialFromEnv()
+	cred, err := cliCredential()
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ var newKeysClient = func(vaultURL string) (*client.KeysClient, error) {
 // newCertificatesClient builds the certificates client for a vault URL;
 // tests replace it.
 var newCertificatesClient = func(vaultURL string) (*client.CertificatesClient, error) {
-	cred, err := client.CredentialFromEnv()
+	cred, err := cliCredential()
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,19 @@ func TestJavaScriptSDK(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the server binary and runs Node.js")
 	}
+	node, dir := jsToolchain(t)
+	info, infoFile := startDevProcess(t)
+	runNodeTests(t, node, dir, jsTestFiles,
+		"NODE_EXTRA_CA_CERTS="+info.CAFile,
+		"KEYHAVEN_DEV_INFO="+infoFile,
+	)
+}
+
+// jsToolchain finds node and npm (skipping the test when either is missing
+// or node is older than 20), installs the locked packages of jsDir and
+// returns node's path and jsDir's absolute path.
+func jsToolchain(t *testing.T) (node, dir string) {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not on PATH: the JavaScript SDK tests need Node.js >= 20 and npm")
@@ -42,33 +55,32 @@ func TestJavaScriptSDK(t *testing.T) {
 	if major := nodeMajor(t, node); major < 20 {
 		t.Skipf("node is version %d: the @azure/keyvault-* packages and @azure/identity need Node.js >= 20", major)
 	}
-
-	dir, err := filepath.Abs(jsDir)
+	dir, err = filepath.Abs(jsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	npmCI(t, npm, dir)
+	return node, dir
+}
 
-	info, infoFile := startDevProcess(t)
-
+// runNodeTests runs `node --test` over files in dir with nodeEnv plus env
+// and fails the test, with node's output, unless every test passes.
+func runNodeTests(t *testing.T, node, dir string, files []string, env ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args := append([]string{"--test", "--test-reporter=spec"}, jsTestFiles...)
+	args := append([]string{"--test", "--test-reporter=spec"}, files...)
 	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.Dir = dir
-	cmd.Env = append(nodeEnv(),
-		"NODE_EXTRA_CA_CERTS="+info.CAFile,
-		"KEYHAVEN_DEV_INFO="+infoFile,
-		"NO_COLOR=1",
-	)
+	cmd.Env = append(append(nodeEnv(), "NO_COLOR=1"), env...)
 	cmd.WaitDelay = 5 * time.Second
-	files := strings.Join(jsTestFiles, " ")
+	names := strings.Join(files, " ")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("node --test %s failed after %s: %v\n%s", files, time.Since(start).Round(time.Millisecond), err, out)
+		t.Fatalf("node --test %s failed after %s: %v\n%s", names, time.Since(start).Round(time.Millisecond), err, out)
 	}
-	t.Logf("node --test %s passed in %s:\n%s", files, time.Since(start).Round(time.Millisecond), out)
+	t.Logf("node --test %s passed in %s:\n%s", names, time.Since(start).Round(time.Millisecond), out)
 }
 
 // nodeMajor returns the major version of the node binary.
@@ -137,9 +149,10 @@ type devInfo struct {
 }
 
 // startDevProcess runs `keyhaven server --dev --listen 127.0.0.1:0
-// --dev-info FILE` and waits for a complete dev-info file. The server is
-// stopped with SIGTERM (then SIGKILL) when the test ends.
-func startDevProcess(t *testing.T) (*devInfo, string) {
+// --dev-info FILE`, with nodeEnv plus env as its environment, and waits for
+// a complete dev-info file. The server is stopped with SIGTERM (then
+// SIGKILL) when the test ends.
+func startDevProcess(t *testing.T, env ...string) (*devInfo, string) {
 	t.Helper()
 	infoFile := filepath.Join(t.TempDir(), "dev-info.json")
 	var logs bytes.Buffer
@@ -147,7 +160,7 @@ func startDevProcess(t *testing.T) (*devInfo, string) {
 	// The dev server keeps its CA and certificate in a new directory under
 	// $TMPDIR; point that at the test's own temporary directory so it goes
 	// away with the test.
-	cmd.Env = append(nodeEnv(), "TMPDIR="+t.TempDir())
+	cmd.Env = append(append(nodeEnv(), "TMPDIR="+t.TempDir()), env...)
 	cmd.Stdout = &logs
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {

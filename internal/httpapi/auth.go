@@ -103,7 +103,7 @@ func (s *Server) authorize(c *call) error {
 	if c.route.scope == scopeObject {
 		scope += "/" + collectionOf(c.route.pattern) + "/" + strings.ToLower(c.param(0))
 	}
-	d := s.Authz.Policy().Decide(authz.Request{PrincipalIDs: []string{c.principal.ObjectID}, Action: c.route.action, Scope: scope})
+	d := s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: c.route.action, Scope: scope})
 	if d.Allowed {
 		return nil
 	}

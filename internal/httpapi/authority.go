@@ -20,7 +20,7 @@ import (
 // authenticate their callers themselves (client credentials).
 func authorityRoutes() []route {
 	const form = 64 << 10
-	return []route{
+	routes := []route{
 		{method: "GET", pattern: "/{tenant}/v2.0/.well-known/openid-configuration", op: "OpenIDConfiguration", handle: (*Server).oidcV2},
 		{method: "GET", pattern: "/{tenant}/.well-known/openid-configuration", op: "OpenIDConfiguration", handle: (*Server).oidcV1},
 		{method: "POST", pattern: "/{tenant}/oauth2/v2.0/token", op: "Token", body: form, handle: (*Server).tokenV2},
@@ -36,6 +36,7 @@ func authorityRoutes() []route {
 		{method: "GET", pattern: "/sys/seal-status", op: "SealStatus", handle: (*Server).sealStatus},
 		{method: "POST", pattern: "/sys/unseal", op: "Unseal", body: 64 << 10, handle: (*Server).unseal},
 	}
+	return append(routes, loginRoutes()...)
 }
 
 type oidcDocument struct {
@@ -49,6 +50,9 @@ type oidcDocument struct {
 	TokenAuthMethods      []string `json:"token_endpoint_auth_methods_supported"`
 	GrantTypes            []string `json:"grant_types_supported"`
 	TenantRegionScope     *string  `json:"tenant_region_scope"`
+	DeviceAuthorization   string   `json:"device_authorization_endpoint"`
+	RevocationEndpoint    string   `json:"revocation_endpoint"`
+	CodeChallengeMethods  []string `json:"code_challenge_methods_supported"`
 }
 
 func (s *Server) oidcDoc(c *call, issuer, prefix string, keysPath string) error {
@@ -57,12 +61,15 @@ func (s *Server) oidcDoc(c *call, issuer, prefix string, keysPath string) error 
 		Issuer:                issuer,
 		AuthorizationEndpoint: origin + prefix + "/authorize",
 		TokenEndpoint:         origin + prefix + "/token",
+		DeviceAuthorization:   origin + prefix + "/devicecode",
+		RevocationEndpoint:    origin + prefix + "/revoke",
+		CodeChallengeMethods:  []string{"S256"},
 		JWKSURI:               origin + keysPath,
 		ResponseTypes:         []string{"code", "id_token", "code id_token", "token id_token"},
 		SubjectTypes:          []string{"pairwise"},
 		SigningAlgs:           []string{"RS256"},
 		TokenAuthMethods:      []string{"client_secret_post", "client_secret_basic", "private_key_jwt"},
-		GrantTypes:            []string{"client_credentials"},
+		GrantTypes:            []string{"client_credentials", "urn:ietf:params:oauth:grant-type:device_code", "authorization_code", "refresh_token"},
 	})
 }
 
@@ -127,6 +134,7 @@ type tokenResponse struct {
 	Resource     string `json:"resource,omitempty"`
 	Scope        string `json:"scope,omitempty"`
 	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
 // token runs the client-credentials grant.
@@ -138,8 +146,13 @@ func (s *Server) token(c *call, issuer, version string) error {
 	if err != nil {
 		return oauthError(c, http.StatusBadRequest, "invalid_request", "The request body must be application/x-www-form-urlencoded.")
 	}
-	if gt := form.Get("grant_type"); gt != "client_credentials" {
-		return oauthError(c, http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials grant is supported.")
+	switch gt := form.Get("grant_type"); gt {
+	case "client_credentials":
+	case "urn:ietf:params:oauth:grant-type:device_code", "authorization_code", "refresh_token":
+		return s.userGrant(c, form, gt, issuer, version)
+	default:
+		return oauthError(c, http.StatusBadRequest, "unsupported_grant_type",
+			"Supported grants: client_credentials, urn:ietf:params:oauth:grant-type:device_code, authorization_code (PKCE), refresh_token.")
 	}
 	resource, scope := requestedResource(form)
 	if !s.isAudience(resource) {

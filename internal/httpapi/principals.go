@@ -21,7 +21,7 @@ const idApps = "Keyhaven/identity/applications/"
 // bearer token and a management role (Owner) at the server scope.
 func principalRoutes() []route {
 	const body = 64 << 10
-	return []route{
+	routes := []route{
 		{method: "POST", pattern: "/identity/applications", op: "CreateApplication", action: idApps + "write", body: body, handle: (*Server).createApplication},
 		{method: "GET", pattern: "/identity/applications", op: "ListApplications", action: idApps + "read", handle: (*Server).listApplications},
 		{method: "GET", pattern: "/identity/applications/{appId}", op: "GetApplication", action: idApps + "read", handle: (*Server).getApplication},
@@ -31,12 +31,13 @@ func principalRoutes() []route {
 		{method: "POST", pattern: "/identity/applications/{appId}/federatedCredentials", op: "AddApplicationFederatedCredential", action: idApps + "credentials/write", body: body, handle: (*Server).addFederatedCredential},
 		{method: "DELETE", pattern: "/identity/applications/{appId}/credentials/{credId}", op: "RemoveApplicationCredential", action: idApps + "credentials/delete", handle: (*Server).removeApplicationCredential},
 	}
+	return append(routes, directoryRoutes()...)
 }
 
 // authorizeManagement checks a management route's action at the server
 // scope for the authenticated caller.
 func (s *Server) authorizeManagement(c *call) error {
-	d := s.Authz.Policy().Decide(authz.Request{PrincipalIDs: []string{c.principal.ObjectID}, Action: c.route.action, Scope: "/", Management: true})
+	d := s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: c.route.action, Scope: "/", Management: true})
 	if d.Allowed {
 		return nil
 	}
@@ -79,11 +80,22 @@ func (s *Server) createApplication(c *call) error {
 }
 
 func (s *Server) listApplications(c *call) error {
+	return s.listServicePrincipals(c, identity.KindApplication)
+}
+
+// listServicePrincipals lists the applications or the managed identities.
+func (s *Server) listServicePrincipals(c *call, kind string) error {
 	apps, err := s.Identity.ListApps(c.r.Context())
 	if err != nil {
 		return err
 	}
-	return c.reply(http.StatusOK, map[string]any{"value": apps})
+	out := []identity.AppInfo{}
+	for _, a := range apps {
+		if a.Kind == kind {
+			out = append(out, a)
+		}
+	}
+	return c.reply(http.StatusOK, map[string]any{"value": out})
 }
 
 func appError(err error, appID string) error {

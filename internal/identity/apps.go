@@ -24,6 +24,7 @@ type AppInfo struct {
 	AppID       string           `json:"appId"`
 	ObjectID    string           `json:"objectId"`
 	DisplayName string           `json:"displayName"`
+	Kind        string           `json:"kind"` // KindApplication or KindManagedIdentity
 	Credentials []CredentialInfo `json:"credentials"`
 }
 
@@ -41,7 +42,10 @@ type CredentialInfo struct {
 
 // Info returns the application's public description.
 func (a *App) Info() AppInfo {
-	info := AppInfo{AppID: a.ClientID, ObjectID: a.ObjectID, DisplayName: a.DisplayName, Credentials: []CredentialInfo{}}
+	info := AppInfo{AppID: a.ClientID, ObjectID: a.ObjectID, DisplayName: a.DisplayName, Kind: KindApplication, Credentials: []CredentialInfo{}}
+	if a.Kind != "" {
+		info.Kind = a.Kind
+	}
 	for _, s := range a.Secrets {
 		info.Credentials = append(info.Credentials, CredentialInfo{ID: s.ID, Type: "secret", Hint: s.Hint, Expires: s.Expires})
 	}
@@ -78,15 +82,16 @@ func (s *Service) ListApps(ctx context.Context) ([]AppInfo, error) {
 }
 
 // PrincipalExists reports whether objectID names a principal of the
-// directory (today: an application).
+// directory: a user, a group or an application (managed identities are
+// applications).
 func (s *Service) PrincipalExists(ctx context.Context, objectID string) (bool, error) {
-	apps, err := s.ListApps(ctx)
-	for _, a := range apps {
-		if strings.EqualFold(a.ObjectID, objectID) {
-			return true, err
-		}
-	}
-	return false, err
+	var ok bool
+	err := s.b.View(ctx, func(tx *barrier.Tx) error {
+		var err error
+		ok, err = principalInTx(tx, strings.ToLower(objectID))
+		return err
+	})
+	return ok, err
 }
 
 // GetApp returns one application.
@@ -115,6 +120,9 @@ func (s *Service) DeleteApp(ctx context.Context, clientID string) error {
 	return notFound(s.b.Update(ctx, func(tx *barrier.Tx) error {
 		app, err := getApp(tx, clientID)
 		if err != nil {
+			return err
+		}
+		if err := removeFromGroups(tx, app.ObjectID); err != nil {
 			return err
 		}
 		return tx.Delete(appPrefix + app.ClientID)

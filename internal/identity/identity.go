@@ -39,6 +39,32 @@ type Principal struct {
 	ObjectID string
 	AppID    string // the application the token was issued to
 	Name     string
+	// User is set when the caller is a person (signed in through AppID,
+	// a public client): compound identity in access-policy terms.
+	User bool
+	// AMR lists how a person authenticated ("pwd", "otp", "mfa").
+	AMR []string
+	// Groups are the caller's groups (object ids), from the token.
+	Groups []string
+}
+
+// IDs returns the object ids authorization matches: the caller's and its
+// groups'.
+func (p *Principal) IDs() []string {
+	if len(p.Groups) == 0 {
+		return []string{p.ObjectID}
+	}
+	return append([]string{p.ObjectID}, p.Groups...)
+}
+
+// MFA reports whether a person signed in with a second factor.
+func (p *Principal) MFA() bool {
+	for _, m := range p.AMR {
+		if m == "mfa" {
+			return true
+		}
+	}
+	return false
 }
 
 // App is an application (service principal) that can get tokens with the
@@ -53,7 +79,16 @@ type App struct {
 	Certificates []certCredential `json:"certificates,omitempty"`
 	// Federated are trusted external identities (issuer, subject, audience).
 	Federated []federatedCredential `json:"federated,omitempty"`
+	// Kind is KindManagedIdentity for a workload identity served by
+	// keyhaven agent; empty for an application registration.
+	Kind string `json:"kind,omitempty"`
 }
+
+// Kinds of service principal.
+const (
+	KindApplication     = "Application"
+	KindManagedIdentity = "ManagedIdentity"
+)
 
 type secretHash struct {
 	ID      string    `json:"id"`
@@ -210,9 +245,20 @@ func newSigningKey(now time.Time) (*signingKey, error) {
 // CreateApp registers an application and returns it with a new client
 // secret, which is shown only here.
 func (s *Service) CreateApp(ctx context.Context, displayName string, secretLifetime time.Duration) (*App, string, error) {
+	return s.createApp(ctx, displayName, secretLifetime, "")
+}
+
+// CreateManagedIdentity registers a managed identity: a service principal
+// whose credential (returned once) belongs in the configuration of the
+// keyhaven agent that serves the workload, never in the workload.
+func (s *Service) CreateManagedIdentity(ctx context.Context, displayName string, secretLifetime time.Duration) (*App, string, error) {
+	return s.createApp(ctx, displayName, secretLifetime, KindManagedIdentity)
+}
+
+func (s *Service) createApp(ctx context.Context, displayName string, secretLifetime time.Duration, kind string) (*App, string, error) {
 	secret := newSecret()
 	sum := sha256.Sum256([]byte(secret))
-	app := &App{ClientID: NewGUID(), ObjectID: NewGUID(), DisplayName: displayName,
+	app := &App{ClientID: NewGUID(), ObjectID: NewGUID(), DisplayName: displayName, Kind: kind,
 		Secrets: []secretHash{{ID: NewGUID(), Hash: hex.EncodeToString(sum[:]), Hint: secret[:3], Expires: s.now().Add(secretLifetime).UTC()}}}
 	raw, err := json.Marshal(app)
 	if err != nil {

@@ -27,6 +27,14 @@ type Claims struct {
 	NotBefore int64  `json:"nbf"`
 	Expires   int64  `json:"exp"`
 	TokenID   string `json:"uti,omitempty"`
+	// People: the sign-in name, the authentication methods ("pwd", "otp",
+	// "mfa") and the delegated scope.
+	UPN   string   `json:"upn,omitempty"`
+	Name  string   `json:"name,omitempty"`
+	AMR   []string `json:"amr,omitempty"`
+	Scope string   `json:"scp,omitempty"`
+	// Groups are the caller's group object ids (at most maxGroupsClaim).
+	Groups []string `json:"groups,omitempty"`
 }
 
 type jwtHeader struct {

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -9,6 +10,8 @@ import (
 	"math/big"
 	"sync"
 	"time"
+
+	"github.com/keyhaven/keyhaven/internal/barrier"
 )
 
 // clockSkew is how far exp and nbf may be off between clients and server.
@@ -24,6 +27,57 @@ type Token struct {
 // Issue signs an access token for app, issued by issuer for audience.
 // version is "1.0" (ADFS / v1 shape) or "2.0".
 func (s *Service) Issue(app *App, issuer, audience, version string) (*Token, error) {
+	groups, err := s.groupsClaim(app.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(func(c *Claims) {
+		c.Subject, c.ObjectID, c.IDType, c.Groups = app.ObjectID, app.ObjectID, "app", groups
+		if version == "2.0" {
+			c.AZP = app.ClientID
+		} else {
+			c.AppID = app.ClientID
+		}
+	}, issuer, audience, version)
+}
+
+// IssueUser signs an access token for a person signed in through the
+// public client clientID, with the authentication methods amr.
+func (s *Service) IssueUser(u *User, clientID string, amr []string, issuer, audience, version string) (*Token, error) {
+	groups, err := s.groupsClaim(u.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(func(c *Claims) {
+		c.Subject, c.ObjectID, c.IDType, c.Groups = u.ObjectID, u.ObjectID, "user", groups
+		c.UPN, c.Name, c.AMR, c.Scope = u.UPN, u.DisplayName, amr, "user_impersonation"
+		if version == "2.0" {
+			c.AZP = clientID
+		} else {
+			c.AppID = clientID
+		}
+	}, issuer, audience, version)
+}
+
+// maxGroupsClaim is the most groups a token lists (Entra ID's limit for
+// JWTs). A caller in more groups gets none in the token: authorization
+// through groups then fails closed.
+const maxGroupsClaim = 200
+
+func (s *Service) groupsClaim(objectID string) ([]string, error) {
+	var groups []string
+	err := s.b.View(context.Background(), func(tx *barrier.Tx) error {
+		var err error
+		groups, err = groupsOf(tx, objectID)
+		return err
+	})
+	if len(groups) > maxGroupsClaim {
+		groups = nil
+	}
+	return groups, err
+}
+
+func (s *Service) issue(set func(*Claims), issuer, audience, version string) (*Token, error) {
 	s.mu.RLock()
 	keys, tenant := s.keys, s.tenantID
 	s.mu.RUnlock()
@@ -33,14 +87,9 @@ func (s *Service) Issue(app *App, issuer, audience, version string) (*Token, err
 	key := keys[len(keys)-1]
 	now := s.now()
 	exp := now.Add(s.lifetime)
-	c := &Claims{Issuer: issuer, Audience: audience, Subject: app.ObjectID, TenantID: tenant,
-		ObjectID: app.ObjectID, IDType: "app", Version: version,
+	c := &Claims{Issuer: issuer, Audience: audience, TenantID: tenant, Version: version,
 		IssuedAt: now.Unix(), NotBefore: now.Add(-5 * time.Minute).Unix(), Expires: exp.Unix(), TokenID: NewGUID()[:22]}
-	if version == "2.0" {
-		c.AZP = app.ClientID
-	} else {
-		c.AppID = app.ClientID
-	}
+	set(c)
 	tok, err := signRS256(key.priv, key.Kid, c)
 	if err != nil {
 		return nil, err
@@ -74,7 +123,8 @@ func (s *Service) Validate(token string, issuer func(string) bool, aud Audience)
 	if appID == "" {
 		appID = c.AZP
 	}
-	return &Principal{TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: appID}, nil
+	return &Principal{TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: appID, Name: c.UPN,
+		User: c.IDType == "user", AMR: c.AMR, Groups: c.Groups}, nil
 }
 
 func (s *Service) checkClaims(c *Claims, now time.Time, issuer func(string) bool, aud Audience) error {

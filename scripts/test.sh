@@ -12,12 +12,20 @@ command -v openssl >/dev/null || need+=(openssl)
 # The JavaScript SDK test needs Node 20 (skipped on older Node); Debian's own
 # nodejs is 18, so it is installed only where no node exists at all.
 command -v node >/dev/null || need+=(nodejs npm)
+# The Azure CLI end-to-end test (internal/e2e/azcli_test.go) drives az.
+command -v az >/dev/null || need+=(azure-cli)
 if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "installing ${need[*]}" >&2
+  log=$(mktemp)
+  if ! { "${sudo[@]}" apt-get update -qq &&
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    exit 1
   fi
+  rm -f "$log"
 fi
 
 unformatted=$(gofmt -l .)

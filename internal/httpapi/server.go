@@ -98,7 +98,7 @@ func New(d Deps) *Server {
 	if now == nil {
 		now = time.Now
 	}
-	return &Server{Deps: d, guard: newGuard(now), data: newTable(dataRoutes()), authority: newTable(slices.Concat(authorityRoutes(), principalRoutes(), assignmentRoutes()))}
+	return &Server{Deps: d, guard: newGuard(now), data: newTable(dataRoutes()), authority: newTable(slices.Concat(authorityRoutes(), principalRoutes(), assignmentRoutes(), toolingRoutes()))}
 }
 
 // ServeHTTP implements http.Handler. Every request gets an audit record

@@ -95,6 +95,9 @@ func (s *Server) createRoleAssignment(c *call) error {
 		RoleDefinitionID string `json:"roleDefinitionId"`
 		RoleName         string `json:"roleName"`
 		Scope            string `json:"scope"`
+		// PrincipalType "External" names a principal of a trusted external
+		// issuer (its object id claim), which this directory cannot check.
+		PrincipalType string `json:"principalType"`
 	}
 	if err := c.decode(&req); err != nil {
 		return err
@@ -112,7 +115,10 @@ func (s *Server) createRoleAssignment(c *call) error {
 	if err != nil {
 		return err
 	}
-	if !exists {
+	if req.PrincipalType != "" && req.PrincipalType != "External" && req.PrincipalType != "User" && req.PrincipalType != "Group" && req.PrincipalType != "ServicePrincipal" {
+		return kverr.BadParameterf("principalType must be User, Group, ServicePrincipal or External.")
+	}
+	if !exists && req.PrincipalType != "External" {
 		return kverr.New(kverr.BadParameter, "PrincipalNotFound", "Principal "+strings.ToLower(req.PrincipalID)+" does not exist in this server's directory.")
 	}
 	a, err := s.RoleAssignments.Assign(c.r.Context(), strings.ToLower(req.PrincipalID), role.ID, strings.ToLower(req.Scope))

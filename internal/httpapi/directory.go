@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ const (
 	idUsers      = "Keyhaven/identity/users/"
 	idGroups     = "Keyhaven/identity/groups/"
 	idIdentities = "Keyhaven/identity/managedIdentities/"
+	idIssuers    = "Keyhaven/identity/externalIssuers/"
 )
 
 // directoryRoutes are the management API of people, groups and managed
@@ -38,6 +40,10 @@ func directoryRoutes() []route {
 		{method: "DELETE", pattern: "/identity/groups/{id}", op: "DeleteGroup", action: idGroups + "delete", handle: (*Server).deleteGroup},
 		{method: "POST", pattern: "/identity/groups/{id}/members", op: "AddGroupMember", action: idGroups + "members/write", body: body, handle: (*Server).addGroupMember},
 		{method: "DELETE", pattern: "/identity/groups/{id}/members/{memberId}", op: "RemoveGroupMember", action: idGroups + "members/delete", handle: (*Server).removeGroupMember},
+
+		{method: "POST", pattern: "/identity/externalIssuers", op: "AddExternalIssuer", action: idIssuers + "write", body: body, handle: (*Server).addExternalIssuer},
+		{method: "GET", pattern: "/identity/externalIssuers", op: "ListExternalIssuers", action: idIssuers + "read", handle: (*Server).listExternalIssuers},
+		{method: "DELETE", pattern: "/identity/externalIssuers/{id}", op: "RemoveExternalIssuer", action: idIssuers + "delete", handle: (*Server).removeExternalIssuer},
 
 		{method: "POST", pattern: "/identity/managedIdentities", op: "CreateManagedIdentity", action: idIdentities + "write", body: body, handle: (*Server).createManagedIdentity},
 		{method: "GET", pattern: "/identity/managedIdentities", op: "ListManagedIdentities", action: idIdentities + "read", handle: (*Server).listManagedIdentities},
@@ -285,4 +291,52 @@ func (s *Server) deleteManagedIdentity(c *call) error {
 		return err
 	}
 	return s.deleteApplication(c)
+}
+
+// addExternalIssuer trusts the access tokens of an OIDC issuer on the data
+// plane: {"issuer": "https://...", "audiences": ["https://vault.localhost"],
+// "objectIdClaim": "oid", "groupsClaim": "groups", "nameClaim":
+// "preferred_username", "appIdClaim": "azp", "tenantId": ""}.
+func (s *Server) addExternalIssuer(c *call) error {
+	var req identity.ExternalIssuer
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	if sameHost(req.Issuer, c.base()) {
+		return kverr.BadParameterf("The issuer is this server's own authority.")
+	}
+	if len(req.Audiences) == 0 {
+		req.Audiences = []string{"https://" + s.DNSSuffix}
+	}
+	for _, a := range req.Audiences {
+		if !s.isAudience(a) {
+			return kverr.BadParameterf("Audience '%s' does not name this server's vaults (https://%s).", truncate(a, 128), s.DNSSuffix)
+		}
+	}
+	x, err := s.Identity.AddExternalIssuer(c.r.Context(), req)
+	if err != nil {
+		return kverr.BadParameterf("%s.", upperFirst(err.Error()))
+	}
+	return c.reply(http.StatusCreated, x)
+}
+
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && strings.EqualFold(ua.Host, ub.Host)
+}
+
+func (s *Server) listExternalIssuers(c *call) error {
+	list, err := s.Identity.ListExternalIssuers(c.r.Context())
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, map[string]any{"value": list})
+}
+
+func (s *Server) removeExternalIssuer(c *call) error {
+	if err := s.Identity.RemoveExternalIssuer(c.r.Context(), c.param(0)); err != nil {
+		return directoryError(err, "External issuer", c.param(0))
+	}
+	return c.noContent()
 }

@@ -26,7 +26,7 @@ func BenchmarkValidateUncached(b *testing.B) {
 	tok, _ := issueB(b, s)
 	b.ReportAllocs()
 	for b.Loop() {
-		s.cache = newTokenCache(8192)
+		s.cache = newTokenCache[*Claims](8192)
 		if _, err := s.Validate(tok, anyIssuer, ourAud); err != nil {
 			b.Fatal(err)
 		}

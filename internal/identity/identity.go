@@ -46,6 +46,9 @@ type Principal struct {
 	AMR []string
 	// Groups are the caller's groups (object ids), from the token.
 	Groups []string
+	// External is the trusted external issuer of the caller's token, empty
+	// for tokens of this authority.
+	External string
 }
 
 // IDs returns the object ids authorization matches: the caller's and its
@@ -127,16 +130,18 @@ type Service struct {
 	tenantID string
 	keys     []*signingKey
 
-	cache   tokenCache
-	replays replayCache
+	cache    tokenCache[*Claims]
+	extCache tokenCache[*Principal] // verified tokens of external issuers
+	replays  replayCache
 
 	issuerKeys issuerKeyCache
 	oidcClient *http.Client // fetches external issuers' discovery and keys
+	external   externalSet  // trusted external issuers of access tokens
 }
 
 // New returns the authority over b. Call Load after the barrier is unsealed.
 func New(b *barrier.Barrier, now func() time.Time, lifetime time.Duration) *Service {
-	return &Service{b: b, now: now, lifetime: lifetime, cache: newTokenCache(8192),
+	return &Service{b: b, now: now, lifetime: lifetime, cache: newTokenCache[*Claims](8192), extCache: newTokenCache[*Principal](8192),
 		oidcClient: &http.Client{Timeout: 10 * time.Second}}
 }
 

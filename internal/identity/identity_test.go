@@ -202,7 +202,7 @@ func TestKeysAndTenantPersist(t *testing.T) {
 }
 
 func TestTokenCacheBounded(t *testing.T) {
-	c := newTokenCache(4)
+	c := newTokenCache[*Claims](4)
 	now := time.Now()
 	for i := 0; i < 10; i++ {
 		c.put(string(rune('a'+i)), &Claims{}, now.Add(time.Hour), now)

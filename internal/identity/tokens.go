@@ -108,6 +108,20 @@ func (s *Service) Validate(token string, issuer func(string) bool, aud Audience)
 	now := s.now()
 	c, ok := s.cache.get(token, now)
 	if !ok {
+		if p, ok := s.extCache.get(token, now); ok {
+			if _, trusted := s.externalIssuer(p.External); trusted {
+				return p, nil // the issuer may have been removed since
+			}
+			return nil, fmt.Errorf("%w: the token's issuer is not trusted", ErrInvalidToken)
+		}
+		if x, trusted := s.externalIssuer(unverifiedIssuer(token)); trusted {
+			p, until, err := s.validateExternal(context.Background(), token, x, now)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+			}
+			s.extCache.put(token, p, until, now)
+			return p, nil
+		}
 		var err error
 		if c, err = verifyRS256(token, s.publicKey); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
@@ -186,18 +200,20 @@ func (s *Service) JWKS() []JWK {
 // they expire, keyed by the token's SHA-256 (so it holds no bearer tokens). It is
 // bounded: when full it drops expired entries, and if none expired,
 // everything.
-type tokenCache struct {
+type tokenCache[V any] struct {
 	mu  sync.RWMutex
 	max int
-	m   map[[32]byte]cachedClaims
+	m   map[[32]byte]cachedValue[V]
 }
 
-type cachedClaims struct {
-	c     *Claims
+type cachedValue[V any] struct {
+	c     V
 	until time.Time
 }
 
-func newTokenCache(max int) tokenCache { return tokenCache{max: max, m: map[[32]byte]cachedClaims{}} }
+func newTokenCache[V any](max int) tokenCache[V] {
+	return tokenCache[V]{max: max, m: map[[32]byte]cachedValue[V]{}}
+}
 
 // hashBufs hold copies of tokens being hashed: sha256.Sum256([]byte(token))
 // would allocate a copy of every ~1 KiB token on every request.
@@ -213,18 +229,19 @@ func tokenHash(token string) [32]byte {
 	return h
 }
 
-func (c *tokenCache) get(token string, now time.Time) (*Claims, bool) {
+func (c *tokenCache[V]) get(token string, now time.Time) (V, bool) {
 	h := tokenHash(token)
 	c.mu.RLock()
 	e, ok := c.m[h]
 	c.mu.RUnlock()
 	if !ok || now.After(e.until) {
-		return nil, false
+		var zero V
+		return zero, false
 	}
 	return e.c, true
 }
 
-func (c *tokenCache) put(token string, claims *Claims, until, now time.Time) {
+func (c *tokenCache[V]) put(token string, claims V, until, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
@@ -234,8 +251,8 @@ func (c *tokenCache) put(token string, claims *Claims, until, now time.Time) {
 			}
 		}
 		if len(c.m) >= c.max {
-			c.m = map[[32]byte]cachedClaims{}
+			c.m = map[[32]byte]cachedValue[V]{}
 		}
 	}
-	c.m[tokenHash(token)] = cachedClaims{c: claims, until: until}
+	c.m[tokenHash(token)] = cachedValue[V]{c: claims, until: until}
 }

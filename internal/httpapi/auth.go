@@ -97,8 +97,14 @@ func (s *Server) isOwnIssuer(iss string) bool {
 	return false
 }
 
-// authorize checks the route's data action at its scope.
+// authorize decides a data-plane request under the vault's one active
+// model: RBAC (the route's data action at its scope) or, when the vault
+// has RBAC off, its access policies. The other model is never consulted,
+// so an access policy cannot grant what RBAC denies, nor the reverse.
 func (s *Server) authorize(c *call) error {
+	if !c.vault.RBACAuthorization {
+		return s.authorizeAccessPolicy(c)
+	}
 	scope := "/vaults/" + strings.ToLower(c.vault.Name)
 	if c.route.scope == scopeObject {
 		scope += "/" + collectionOf(c.route.pattern) + "/" + strings.ToLower(c.param(0))

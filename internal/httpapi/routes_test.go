@@ -74,3 +74,19 @@ func TestRouteMatching(t *testing.T) {
 		t.Error("unknown path matched")
 	}
 }
+
+// Every data-plane operation has an access-policy permission, so vaults on
+// the access-policy model decide every route (an unmapped one is denied).
+func TestEveryDataRouteHasAnAccessPolicyPermission(t *testing.T) {
+	for _, r := range dataRoutes() {
+		perm, ok := apPermissions[r.op]
+		if !ok {
+			t.Errorf("%s %s (%s) has no access-policy permission", r.method, r.pattern, r.op)
+			continue
+		}
+		kind, _, _ := strings.Cut(perm, "/")
+		if c := collectionOf(r.pattern); c != "rng" && c != kind {
+			t.Errorf("%s %s: permission %s is not of %s", r.method, r.pattern, perm, c)
+		}
+	}
+}

@@ -43,6 +43,7 @@ type Vault struct {
 	PurgeProtection         bool      `json:"enablePurgeProtection"`
 	RBACAuthorization       bool      `json:"enableRbacAuthorization"`
 	Created                 time.Time `json:"created"`
+	Settings
 }
 
 // RecoveryLevel is the deletion recovery level Azure reports for objects in
@@ -65,6 +66,10 @@ type Spec struct {
 	Name                    string
 	SoftDeleteRetentionDays int // 0 means the default, 90
 	PurgeProtection         bool
+	// AccessPolicyModel creates the vault with the legacy access-policy
+	// model instead of RBAC (the default, as in Azure since 2025).
+	AccessPolicyModel bool
+	Settings          Settings
 }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$`)
@@ -106,6 +111,7 @@ func (s *Service) Load(ctx context.Context) error {
 			if err := json.Unmarshal(val, v); err != nil {
 				return false, fmt.Errorf("vaults: decode record: %w", err)
 			}
+			v.Settings.normalize()
 			m[strings.ToLower(v.Name)] = v
 			return true, nil
 		})
@@ -164,7 +170,14 @@ func (s *Service) Create(ctx context.Context, spec Spec) (*Vault, error) {
 		return nil, kverr.BadParameterf("softDeleteRetentionInDays must be between %d and %d.", MinRetentionDays, MaxRetentionDays)
 	}
 	v := &Vault{ID: newID(), Name: spec.Name, SoftDeleteRetentionDays: days,
-		PurgeProtection: spec.PurgeProtection, RBACAuthorization: true, Created: s.now().UTC()}
+		PurgeProtection: spec.PurgeProtection, RBACAuthorization: true, Created: s.now().UTC(), Settings: spec.Settings}
+	v.Settings.normalize()
+	if err := v.Settings.Validate(); err != nil {
+		return nil, err
+	}
+	if spec.AccessPolicyModel {
+		v.RBACAuthorization = false
+	}
 	rec, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -175,6 +188,11 @@ func (s *Service) Create(ctx context.Context, spec Spec) (*Vault, error) {
 	err = s.b.Update(ctx, func(tx *barrier.Tx) error {
 		if _, err := tx.Get(key); err == nil {
 			return kverr.New(kverr.Conflict, "VaultAlreadyExists", "A vault with the name "+v.Name+" already exists.")
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		if _, err := tx.Get(deletedPrefix + strings.ToLower(v.Name)); err == nil {
+			return kverr.New(kverr.Conflict, "VaultAlreadyExists", "A soft-deleted vault named "+v.Name+" exists: recover it, or purge it first.")
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}

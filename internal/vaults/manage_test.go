@@ -43,8 +43,10 @@ func TestVaultLifecycle(t *testing.T) {
 		"ip rule":       func(v *Vault) { v.NetworkACLs.IPRules = []string{"10.0.0.300"} },
 		"action":        func(v *Vault) { v.NetworkACLs.DefaultAction = "Maybe" },
 		"public access": func(v *Vault) { v.PublicNetworkAccess = "Sometimes" },
-		"permission":    func(v *Vault) { v.AccessPolicies = []AccessPolicy{{ObjectID: NewTestGUID(), Permissions: Permissions{Secrets: []string{"fly"}}}} },
-		"object id":     func(v *Vault) { v.AccessPolicies = []AccessPolicy{{ObjectID: "bob"}} },
+		"permission": func(v *Vault) {
+			v.AccessPolicies = []AccessPolicy{{ObjectID: NewTestGUID(), Permissions: Permissions{Secrets: []string{"fly"}}}}
+		},
+		"object id": func(v *Vault) { v.AccessPolicies = []AccessPolicy{{ObjectID: "bob"}} },
 	} {
 		if _, err := s.Update(ctx, "payments", func(v *Vault) error { bad(v); return nil }); kind(err) != kverr.BadParameter {
 			t.Errorf("%s: %v", name, err)

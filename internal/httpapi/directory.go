@@ -58,7 +58,8 @@ func directoryError(err error, what, id string) error {
 		return kverr.New(kverr.NotFound, "NotFound", what+" '"+truncate(id, 128)+"' not found.")
 	case errors.Is(err, identity.ErrUPNTaken):
 		return kverr.New(kverr.Conflict, "Conflict", "A user with this userPrincipalName already exists.")
-	case errors.Is(err, identity.ErrWeakPassword), errors.Is(err, identity.ErrInvalidUPN), errors.Is(err, identity.ErrMemberMissing):
+	case errors.Is(err, identity.ErrWeakPassword), errors.Is(err, identity.ErrInvalidUPN), errors.Is(err, identity.ErrMemberMissing),
+		errors.Is(err, identity.ErrDisplayName), errors.Is(err, identity.ErrGroupNesting), errors.Is(err, identity.ErrGroupFull):
 		return kverr.BadParameterf("%s.", upperFirst(err.Error()))
 	}
 	return err
@@ -88,13 +89,7 @@ func (s *Server) createUser(c *call) error {
 	}
 	u, uri, err := s.Identity.CreateUser(c.r.Context(), req.UPN, req.DisplayName, req.Password, req.EnrollTOTP)
 	if err != nil {
-		if e := directoryError(err, "User", req.UPN); e != err {
-			return e
-		}
-		if !errors.Is(err, identity.ErrUPNTaken) && strings.HasPrefix(err.Error(), "the display name") {
-			return kverr.BadParameterf("The display name must have 1 to 120 characters.")
-		}
-		return err
+		return directoryError(err, "User", req.UPN)
 	}
 	return c.reply(http.StatusCreated, userReply{UserInfo: *u, TOTPURI: uri})
 }
@@ -173,12 +168,9 @@ func (s *Server) createGroup(c *call) error {
 	if err := c.decode(&req); err != nil {
 		return err
 	}
-	if !identity.ValidDisplayName(req.DisplayName) {
-		return kverr.BadParameterf("displayName must be 1-120 characters without line breaks.")
-	}
 	g, err := s.Identity.CreateGroup(c.r.Context(), req.DisplayName)
 	if err != nil {
-		return err
+		return directoryError(err, "Group", req.DisplayName)
 	}
 	return c.reply(http.StatusCreated, g)
 }
@@ -227,13 +219,7 @@ func (s *Server) addGroupMember(c *call) error {
 	}
 	g, err := s.Identity.AddGroupMember(c.r.Context(), c.param(0), req.ObjectID)
 	if err != nil {
-		if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrMemberMissing) {
-			return directoryError(err, "Group", c.param(0))
-		}
-		if strings.HasPrefix(err.Error(), "groups do not nest") || strings.HasPrefix(err.Error(), "the group has") {
-			return kverr.BadParameterf("%s.", upperFirst(err.Error()))
-		}
-		return err
+		return directoryError(err, "Group", c.param(0))
 	}
 	return c.reply(http.StatusOK, g)
 }

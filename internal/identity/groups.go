@@ -29,7 +29,7 @@ const MaxGroupMembers = 10_000
 // CreateGroup adds an empty group.
 func (s *Service) CreateGroup(ctx context.Context, displayName string) (*Group, error) {
 	if !ValidDisplayName(displayName) {
-		return nil, errors.New("the display name must have 1 to 120 characters")
+		return nil, ErrDisplayName
 	}
 	g := &Group{ObjectID: NewGUID(), DisplayName: displayName, Members: []string{}}
 	return g, s.b.Update(ctx, func(tx *barrier.Tx) error { return putGroup(tx, g) })
@@ -108,7 +108,7 @@ func (s *Service) AddGroupMember(ctx context.Context, groupID, memberID string) 
 			return err
 		}
 		if _, err := getGroup(tx, memberID); err == nil {
-			return errors.New("groups do not nest: a group cannot be a member of a group")
+			return ErrGroupNesting
 		}
 		if ok, err := principalInTx(tx, memberID); err != nil {
 			return err
@@ -117,7 +117,7 @@ func (s *Service) AddGroupMember(ctx context.Context, groupID, memberID string) 
 		}
 		if !slices.Contains(g.Members, memberID) {
 			if len(g.Members) >= MaxGroupMembers {
-				return errors.New("the group has the most members a group can have")
+				return ErrGroupFull
 			}
 			g.Members = append(g.Members, memberID)
 		}

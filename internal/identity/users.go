@@ -119,6 +119,9 @@ var (
 	ErrInvalidLogin  = errors.New("wrong user name, password or one-time code")
 	ErrOTPRequired   = errors.New("a one-time code is required")
 	ErrMemberMissing = errors.New("the member is not a principal of this directory")
+	ErrDisplayName   = errors.New("the display name must have 1 to 120 characters without line breaks")
+	ErrGroupNesting  = errors.New("groups do not nest: a group cannot be a member of a group")
+	ErrGroupFull     = errors.New("the group has the most members a group can have")
 )
 
 // ValidPassword checks a new password's length (NIST SP 800-63B: length,
@@ -148,7 +151,7 @@ func (s *Service) CreateUser(ctx context.Context, upn, displayName, password str
 		displayName = upn
 	}
 	if !ValidDisplayName(displayName) {
-		return nil, "", errors.New("the display name must have 1 to 120 characters")
+		return nil, "", ErrDisplayName
 	}
 	u := &User{ObjectID: NewGUID(), UPN: upn, DisplayName: displayName, Password: newPasswordHash(password), Created: s.now().UTC()}
 	var uri string

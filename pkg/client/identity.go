@@ -12,9 +12,10 @@ import (
 
 // IdentityClient calls the management API on a keyhaven server's authority
 // host (the bare host, e.g. https://localhost:8443, not a vault host):
-// applications with their credentials, role definitions and role
-// assignments. Its credential must belong to a principal holding the Owner
-// role at the server scope. It is safe for concurrent use.
+// applications and managed identities with their credentials, users,
+// groups, role definitions and role assignments. Its credential must
+// belong to a principal holding the Owner role at the server scope. It is
+// safe for concurrent use.
 //
 // The authority host does not send a challenge that names the vaults'
 // resource, so the client asks for tokens of the fixed scope
@@ -30,6 +31,7 @@ type AppInfo struct {
 	AppID       string          `json:"appId"`    // the client id
 	ObjectID    string          `json:"objectId"` // the principal id role assignments name
 	DisplayName string          `json:"displayName"`
+	Kind        string          `json:"kind,omitempty"` // "Application" or "ManagedIdentity"
 	Credentials []AppCredential `json:"credentials"`
 }
 
@@ -220,6 +222,244 @@ func (c *IdentityClient) RemoveApplicationCredential(ctx context.Context, appID,
 	return c.send(ctx, http.MethodDelete, c.path("identity", "applications", appID, "credentials", credID), nil, nil)
 }
 
+// User is a person of the server's directory, who signs in with a password
+// and, when enrolled, a one-time code (TOTP). The server never returns a
+// password, nor a TOTP secret after enrolling it.
+type User struct {
+	ObjectID          string    `json:"objectId"` // the principal id role assignments and groups name
+	UserPrincipalName string    `json:"userPrincipalName"`
+	DisplayName       string    `json:"displayName"`
+	MFAEnrolled       bool      `json:"mfaEnrolled"` // a TOTP second factor is enrolled
+	Created           time.Time `json:"createdDateTime"`
+}
+
+// CreatedUser is the answer of CreateUser. TOTPURI, set only when a second
+// factor was enrolled, is the otpauth:// provisioning URI for an
+// authenticator app: it holds the TOTP secret and is shown only this once.
+type CreatedUser struct {
+	User
+	TOTPURI string `json:"totpUri,omitempty"`
+}
+
+// Group is a set of principals (users, applications, managed identities)
+// that role assignments can name; tokens carry their members' groups.
+// Groups do not nest.
+type Group struct {
+	ObjectID    string   `json:"objectId"`
+	DisplayName string   `json:"displayName"`
+	Members     []string `json:"members"` // object ids
+}
+
+// CreateUser adds a user (POST /identity/users) with an initial password,
+// which the server requires to have 12 to 256 characters. With enrollTOTP,
+// a TOTP second factor is enrolled and its provisioning URI returned once.
+// displayName may be empty (the server then uses the user principal name).
+// The password is sent only in the request body.
+func (c *IdentityClient) CreateUser(ctx context.Context, upn, displayName, password string, enrollTOTP bool) (CreatedUser, error) {
+	var out CreatedUser
+	switch {
+	case upn == "":
+		return out, fmt.Errorf("a user principal name is required")
+	case password == "":
+		return out, fmt.Errorf("a password is required")
+	}
+	body := map[string]any{"userPrincipalName": upn, "password": password}
+	if displayName != "" {
+		body["displayName"] = displayName
+	}
+	if enrollTOTP {
+		body["enrollTotp"] = true
+	}
+	err := c.send(ctx, http.MethodPost, c.path("identity", "users"), body, &out)
+	return out, err
+}
+
+// ListUsers returns every user (GET /identity/users), by user principal
+// name.
+func (c *IdentityClient) ListUsers(ctx context.Context) ([]User, error) {
+	var out struct {
+		Value []User `json:"value"`
+	}
+	err := c.send(ctx, http.MethodGet, c.path("identity", "users"), nil, &out)
+	return out.Value, err
+}
+
+// GetUser returns one user by object id or user principal name.
+func (c *IdentityClient) GetUser(ctx context.Context, id string) (User, error) {
+	var out User
+	if err := checkUserID(id); err != nil {
+		return out, err
+	}
+	err := c.send(ctx, http.MethodGet, c.path("identity", "users", id), nil, &out)
+	return out, err
+}
+
+// DeleteUser removes a user (by object id or user principal name), its
+// role assignments and its group memberships; its sessions end. The server
+// refuses to delete the last holder of the server-wide Owner role.
+func (c *IdentityClient) DeleteUser(ctx context.Context, id string) error {
+	if err := checkUserID(id); err != nil {
+		return err
+	}
+	return c.send(ctx, http.MethodDelete, c.path("identity", "users", id), nil, nil)
+}
+
+// SetUserPassword replaces a user's password (12 to 256 characters) and
+// signs the user out everywhere. The password is sent only in the request
+// body.
+func (c *IdentityClient) SetUserPassword(ctx context.Context, id, password string) error {
+	if err := checkUserID(id); err != nil {
+		return err
+	}
+	if password == "" {
+		return fmt.Errorf("a password is required")
+	}
+	return c.send(ctx, http.MethodPost, c.path("identity", "users", id, "password"), map[string]string{"password": password}, nil)
+}
+
+// EnrollUserTOTP gives a user a new TOTP second factor, replacing any
+// other, and returns its otpauth:// provisioning URI. The URI holds the
+// TOTP secret and is shown only this once.
+func (c *IdentityClient) EnrollUserTOTP(ctx context.Context, id string) (string, error) {
+	var out struct {
+		URI string `json:"totpUri"`
+	}
+	if err := checkUserID(id); err != nil {
+		return "", err
+	}
+	err := c.send(ctx, http.MethodPost, c.path("identity", "users", id, "totp"), nil, &out)
+	return out.URI, err
+}
+
+// RemoveUserTOTP removes a user's second factor: the user then signs in
+// with the password alone.
+func (c *IdentityClient) RemoveUserTOTP(ctx context.Context, id string) error {
+	if err := checkUserID(id); err != nil {
+		return err
+	}
+	return c.send(ctx, http.MethodDelete, c.path("identity", "users", id, "totp"), nil, nil)
+}
+
+// RevokeUserSessions makes every refresh token of a user unusable; access
+// tokens already issued work until they expire.
+func (c *IdentityClient) RevokeUserSessions(ctx context.Context, id string) error {
+	if err := checkUserID(id); err != nil {
+		return err
+	}
+	return c.send(ctx, http.MethodPost, c.path("identity", "users", id, "revokeSessions"), nil, nil)
+}
+
+// CreateGroup adds an empty group (POST /identity/groups).
+func (c *IdentityClient) CreateGroup(ctx context.Context, displayName string) (Group, error) {
+	var out Group
+	if displayName == "" {
+		return out, fmt.Errorf("a display name is required")
+	}
+	err := c.send(ctx, http.MethodPost, c.path("identity", "groups"), map[string]string{"displayName": displayName}, &out)
+	return out, err
+}
+
+// ListGroups returns every group (GET /identity/groups), by display name.
+func (c *IdentityClient) ListGroups(ctx context.Context) ([]Group, error) {
+	var out struct {
+		Value []Group `json:"value"`
+	}
+	err := c.send(ctx, http.MethodGet, c.path("identity", "groups"), nil, &out)
+	return out.Value, err
+}
+
+// GetGroup returns one group by object id.
+func (c *IdentityClient) GetGroup(ctx context.Context, groupID string) (Group, error) {
+	var out Group
+	if err := checkID("group id", groupID); err != nil {
+		return out, err
+	}
+	err := c.send(ctx, http.MethodGet, c.path("identity", "groups", groupID), nil, &out)
+	return out, err
+}
+
+// DeleteGroup removes a group and its role assignments; its members stay.
+func (c *IdentityClient) DeleteGroup(ctx context.Context, groupID string) error {
+	if err := checkID("group id", groupID); err != nil {
+		return err
+	}
+	return c.send(ctx, http.MethodDelete, c.path("identity", "groups", groupID), nil, nil)
+}
+
+// AddGroupMember adds the user, application or managed identity whose
+// object id is memberID to a group and returns the group. Adding a member
+// twice changes nothing; a group cannot be a member.
+func (c *IdentityClient) AddGroupMember(ctx context.Context, groupID, memberID string) (Group, error) {
+	var out Group
+	if err := checkID("group id", groupID); err != nil {
+		return out, err
+	}
+	if err := checkID("member id", memberID); err != nil {
+		return out, err
+	}
+	err := c.send(ctx, http.MethodPost, c.path("identity", "groups", groupID, "members"), map[string]string{"objectId": memberID}, &out)
+	return out, err
+}
+
+// RemoveGroupMember removes a member (by object id) from a group and
+// returns the group.
+func (c *IdentityClient) RemoveGroupMember(ctx context.Context, groupID, memberID string) (Group, error) {
+	var out Group
+	if err := checkID("group id", groupID); err != nil {
+		return out, err
+	}
+	if err := checkID("member id", memberID); err != nil {
+		return out, err
+	}
+	err := c.send(ctx, http.MethodDelete, c.path("identity", "groups", groupID, "members", memberID), nil, &out)
+	return out, err
+}
+
+// CreateManagedIdentity registers a managed identity (POST
+// /identity/managedIdentities): a service principal for a workload host,
+// whose `keyhaven agent` holds the first client secret (valid for a year,
+// shown only this once) and serves the workload's managed-identity
+// requests. Its credentials are managed like an application's, by its app
+// (client) id. It holds no role yet.
+func (c *IdentityClient) CreateManagedIdentity(ctx context.Context, displayName string) (CreatedApplication, error) {
+	var out CreatedApplication
+	if displayName == "" {
+		return out, fmt.Errorf("a display name is required")
+	}
+	err := c.send(ctx, http.MethodPost, c.path("identity", "managedIdentities"), map[string]string{"displayName": displayName}, &out)
+	return out, err
+}
+
+// ListManagedIdentities returns every managed identity (GET
+// /identity/managedIdentities); ListApplications does not include them.
+func (c *IdentityClient) ListManagedIdentities(ctx context.Context) ([]AppInfo, error) {
+	var out struct {
+		Value []AppInfo `json:"value"`
+	}
+	err := c.send(ctx, http.MethodGet, c.path("identity", "managedIdentities"), nil, &out)
+	return out.Value, err
+}
+
+// GetManagedIdentity returns one managed identity by its app (client) id;
+// an application's id is not found.
+func (c *IdentityClient) GetManagedIdentity(ctx context.Context, appID string) (AppInfo, error) {
+	var out AppInfo
+	if err := checkID("managed identity id", appID); err != nil {
+		return out, err
+	}
+	err := c.send(ctx, http.MethodGet, c.path("identity", "managedIdentities", appID), nil, &out)
+	return out, err
+}
+
+// DeleteManagedIdentity removes a managed identity, its credentials and its
+// role assignments; it can no longer obtain tokens.
+func (c *IdentityClient) DeleteManagedIdentity(ctx context.Context, appID string) error {
+	if err := checkID("managed identity id", appID); err != nil {
+		return err
+	}
+	return c.send(ctx, http.MethodDelete, c.path("identity", "managedIdentities", appID), nil, nil)
+}
+
 // ListRoleDefinitions returns the roles the server knows, by name.
 func (c *IdentityClient) ListRoleDefinitions(ctx context.Context) ([]RoleDefinition, error) {
 	var out struct {
@@ -280,6 +520,23 @@ func (c *IdentityClient) path(segs ...string) *url.URL {
 
 func (c *IdentityClient) send(ctx context.Context, method string, u *url.URL, in, out any) error {
 	return c.api.send(ctx, method, u, in, out)
+}
+
+// upnPattern is a user principal name that can stand in a path segment
+// (escaped): name@domain without slashes, white space or control
+// characters. With its "@" it can never be a dot segment.
+var upnPattern = regexp.MustCompile(`^[^@/\\\s\x00-\x1f\x7f]+@[^@/\\\s\x00-\x1f\x7f]+$`)
+
+// checkUserID keeps a user's object id or user principal name from
+// changing the request path.
+func checkUserID(id string) error {
+	if id == "" {
+		return fmt.Errorf("user id is required")
+	}
+	if namePattern.MatchString(id) || len(id) <= 256 && upnPattern.MatchString(id) {
+		return nil
+	}
+	return fmt.Errorf("invalid user id: use an object id or a user principal name (name@domain)")
 }
 
 // checkID keeps an id (a GUID on keyhaven) from changing the request path.

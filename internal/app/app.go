@@ -73,7 +73,7 @@ func (a *App) services(tokenLifetime time.Duration) {
 	a.keys = keys.New(a.barrier, a.now)
 	a.certs = certs.New(a.barrier, a.keys, a.secrets, a.now)
 	a.identity = identity.New(a.barrier, a.now, tokenLifetime)
-	a.policy = newPolicyStore(a.barrier)
+	a.policy = newPolicyStore(a.barrier, a.now)
 	a.sched = scheduler.New(time.Minute, a.now, a.log,
 		a.countingJob("purge-deleted-secrets", "purged soft-deleted secrets past retention", a.secrets.PurgeDue),
 		a.countingJob("purge-deleted-keys", "purged soft-deleted keys past retention", a.keys.PurgeDue),
@@ -90,6 +90,9 @@ func (a *App) services(tokenLifetime time.Duration) {
 		a.countingJob("purge-deleted-certificates", "purged soft-deleted certificates past retention", a.certs.PurgeDue),
 		a.countingJob("renew-certificates", "renewed certificates by their lifetime actions", func(ctx context.Context, now time.Time) (int, error) {
 			return a.certs.RenewDue(ctx, now, a.vaults.List())
+		}),
+		a.countingJob("expire-role-assignments", "removed expired role assignments", func(ctx context.Context, now time.Time) (int, error) {
+			return a.policy.PruneExpired(ctx, now)
 		}))
 }
 
@@ -149,7 +152,7 @@ func (a *App) bootstrapAdmin(ctx context.Context, name string, lifetime time.Dur
 // handler returns the HTTP API.
 func (a *App) handler() http.Handler {
 	d := httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Keys: a.keys, Certs: a.certs, Identity: a.identity, Authz: a.policy, RoleAssignments: a.policy,
-		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log}
+		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log, Now: a.now}
 	if a.audit != nil {
 		d.Audit, d.AuditFailClosed = a.audit, a.auditFailClosed
 		d.Gauges = func() map[string]float64 {

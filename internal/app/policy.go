@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/keyhaven/keyhaven/internal/authz"
 	"github.com/keyhaven/keyhaven/internal/barrier"
@@ -15,18 +16,22 @@ import (
 	"github.com/keyhaven/keyhaven/internal/storage"
 )
 
-const assignmentsKey = "sys/authz/assignments"
+const (
+	assignmentsKey = "sys/authz/assignments"
+	customRolesKey = "sys/authz/roles" // custom role definitions
+)
 
 // policyStore keeps the role assignments in the barrier and serves the
 // policy in force from memory (it is read on every request).
 type policyStore struct {
 	b   *barrier.Barrier
+	now func() time.Time
 	mu  sync.Mutex // orders writers, so the published policy is the last committed one
 	cur atomic.Pointer[authz.Policy]
 }
 
-func newPolicyStore(b *barrier.Barrier) *policyStore {
-	p := &policyStore{b: b}
+func newPolicyStore(b *barrier.Barrier, now func() time.Time) *policyStore {
+	p := &policyStore{b: b, now: now}
 	p.cur.Store(&authz.Policy{Roles: authz.BuiltinRoles()})
 	return p
 }
@@ -36,21 +41,48 @@ func (p *policyStore) Policy() *authz.Policy { return p.cur.Load() }
 
 func (p *policyStore) load(ctx context.Context) error {
 	var list []authz.Assignment
+	var custom []authz.Role
 	err := p.b.View(ctx, func(tx *barrier.Tx) error {
-		raw, err := tx.Get(assignmentsKey)
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		if err := getList(tx, assignmentsKey, &list); err != nil {
 			return err
 		}
-		return json.Unmarshal(raw, &list)
+		return getList(tx, customRolesKey, &custom)
 	})
 	if err != nil {
 		return err
 	}
-	p.cur.Store(&authz.Policy{Roles: authz.BuiltinRoles(), Assignments: list})
+	p.cur.Store(&authz.Policy{Roles: allRoles(custom), Assignments: list})
 	return p.grantOwners(ctx, list)
+}
+
+func getList[T any](tx *barrier.Tx, key string, dst *[]T) error {
+	raw, err := tx.Get(key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, dst)
+}
+
+// allRoles is the built-in roles and the custom ones.
+func allRoles(custom []authz.Role) map[string]authz.Role {
+	m := authz.BuiltinRoles()
+	for _, r := range custom {
+		m[r.ID] = r
+	}
+	return m
+}
+
+func (p *policyStore) customRoles() []authz.Role {
+	var out []authz.Role
+	for _, r := range p.Policy().Roles {
+		if r.Custom {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // grantOwners makes the server-wide Key Vault Administrators owners too
@@ -82,10 +114,22 @@ func (p *policyStore) assign(ctx context.Context, principalID, roleID, scope str
 
 // Assign implements httpapi.RoleAssignments.
 func (p *policyStore) Assign(ctx context.Context, principalID, roleID, scope string) (authz.Assignment, error) {
-	a := authz.Assignment{ID: identity.NewGUID(), PrincipalID: principalID, RoleID: roleID, Scope: scope}
+	return p.AssignWith(ctx, authz.Assignment{PrincipalID: principalID, RoleID: roleID, Scope: scope})
+}
+
+// AssignWith implements httpapi.RoleAssignments: a permanent, time-bound or
+// eligible assignment. Assigning the same permanent role twice returns the
+// existing assignment.
+func (p *policyStore) AssignWith(ctx context.Context, a authz.Assignment) (authz.Assignment, error) {
+	a.ID = identity.NewGUID()
+	plain := a.StartsOn.IsZero() && a.ExpiresOn.IsZero() && !a.Eligible
 	err := p.modify(ctx, func(list []authz.Assignment) ([]authz.Assignment, error) {
+		if _, ok := p.Policy().Roles[a.RoleID]; !ok {
+			return nil, authz.ErrRoleNotFound
+		}
 		for _, x := range list {
-			if x.PrincipalID == principalID && x.RoleID == roleID && x.Scope == scope {
+			if plain && x.PrincipalID == a.PrincipalID && x.RoleID == a.RoleID && x.Scope == a.Scope &&
+				x.StartsOn.IsZero() && x.ExpiresOn.IsZero() && !x.Eligible {
 				a = x // already there: assigning is idempotent
 				return list, nil
 			}
@@ -93,6 +137,112 @@ func (p *policyStore) Assign(ctx context.Context, principalID, roleID, scope str
 		return append(list, a), nil
 	})
 	return a, err
+}
+
+// Activate implements httpapi.RoleAssignments: the principal of an
+// eligible assignment (callerIDs, the caller's own id first and then its
+// groups', must hold its principal id) activates it for d with a
+// justification; the activation is an active assignment of the caller
+// that expires on its own.
+func (p *policyStore) Activate(ctx context.Context, id string, callerIDs []string, d time.Duration, justification string) (authz.Assignment, error) {
+	var out authz.Assignment
+	now := p.now().UTC()
+	err := p.modify(ctx, func(list []authz.Assignment) ([]authz.Assignment, error) {
+		i := slices.IndexFunc(list, func(a authz.Assignment) bool { return strings.EqualFold(a.ID, id) })
+		if i < 0 || len(callerIDs) == 0 || !slices.ContainsFunc(callerIDs, func(c string) bool { return strings.EqualFold(c, list[i].PrincipalID) }) {
+			return nil, authz.ErrAssignmentNotFound
+		}
+		e := list[i]
+		switch {
+		case !e.Eligible:
+			return nil, authz.ErrNotEligible
+		case !e.ExpiresOn.IsZero() && !now.Before(e.ExpiresOn), !e.StartsOn.IsZero() && now.Before(e.StartsOn):
+			return nil, authz.ErrNotEligible
+		case d <= 0 || (e.MaxActivation > 0 && d > e.MaxActivation):
+			return nil, authz.ErrActivationTooLong
+		}
+		end := now.Add(d)
+		if !e.ExpiresOn.IsZero() && end.After(e.ExpiresOn) {
+			end = e.ExpiresOn
+		}
+		// The grant goes to the caller (callerIDs[0]), also when the
+		// eligibility is its group's.
+		out = authz.Assignment{ID: identity.NewGUID(), PrincipalID: strings.ToLower(callerIDs[0]), RoleID: e.RoleID, Scope: e.Scope,
+			StartsOn: now, ExpiresOn: end, ActivatedFrom: e.ID, Justification: justification}
+		return append(list, out), nil
+	})
+	return out, err
+}
+
+// PruneExpired removes assignments (and eligibilities) whose end has
+// passed: time-bound grants expire on their own.
+func (p *policyStore) PruneExpired(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	if !slices.ContainsFunc(p.Policy().Assignments, func(a authz.Assignment) bool { return !a.ExpiresOn.IsZero() && !now.Before(a.ExpiresOn) }) {
+		return 0, nil
+	}
+	err := p.modify(ctx, func(list []authz.Assignment) ([]authz.Assignment, error) {
+		kept := slices.DeleteFunc(slices.Clone(list), func(a authz.Assignment) bool { return !a.ExpiresOn.IsZero() && !now.Before(a.ExpiresOn) })
+		n = len(list) - len(kept)
+		return kept, nil
+	})
+	return n, err
+}
+
+// CreateRole implements httpapi.RoleAssignments: a custom role definition.
+func (p *policyStore) CreateRole(ctx context.Context, r authz.Role) (authz.Role, error) {
+	r.ID, r.Custom = identity.NewGUID(), true
+	err := p.modifyRoles(ctx, func(custom []authz.Role) ([]authz.Role, error) {
+		for _, x := range p.Policy().Roles {
+			if strings.EqualFold(x.Name, r.Name) {
+				return nil, authz.ErrRoleNameTaken
+			}
+		}
+		return append(custom, r), nil
+	})
+	return r, err
+}
+
+// DeleteRole implements httpapi.RoleAssignments: a custom role that no
+// assignment uses.
+func (p *policyStore) DeleteRole(ctx context.Context, id string) error {
+	return p.modifyRoles(ctx, func(custom []authz.Role) ([]authz.Role, error) {
+		i := slices.IndexFunc(custom, func(r authz.Role) bool { return strings.EqualFold(r.ID, id) })
+		if i < 0 {
+			return nil, authz.ErrRoleNotFound
+		}
+		if slices.ContainsFunc(p.Policy().Assignments, func(a authz.Assignment) bool { return strings.EqualFold(a.RoleID, custom[i].ID) }) {
+			return nil, authz.ErrRoleInUse
+		}
+		return slices.Delete(custom, i, i+1), nil
+	})
+}
+
+func (p *policyStore) modifyRoles(ctx context.Context, fn func([]authz.Role) ([]authz.Role, error)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var custom []authz.Role
+	err := p.b.Update(ctx, func(tx *barrier.Tx) error {
+		var stored []authz.Role
+		if err := getList(tx, customRolesKey, &stored); err != nil {
+			return err
+		}
+		var err error
+		if custom, err = fn(stored); err != nil {
+			return err
+		}
+		raw, err := json.Marshal(custom)
+		if err != nil {
+			return err
+		}
+		return tx.Put(customRolesKey, raw)
+	})
+	if err != nil {
+		return err
+	}
+	cur := p.Policy()
+	p.cur.Store(&authz.Policy{Roles: allRoles(custom), Assignments: cur.Assignments})
+	return nil
 }
 
 // Remove implements httpapi.RoleAssignments. The last server-wide Owner
@@ -161,6 +311,6 @@ func (p *policyStore) modify(ctx context.Context, fn func([]authz.Assignment) ([
 	if err != nil {
 		return err
 	}
-	p.cur.Store(&authz.Policy{Roles: authz.BuiltinRoles(), Assignments: list})
+	p.cur.Store(&authz.Policy{Roles: allRoles(p.customRoles()), Assignments: list})
 	return nil
 }

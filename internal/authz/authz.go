@@ -14,30 +14,84 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Role is a role definition.
 type Role struct {
 	ID             string
 	Name           string
+	Description    string   `json:",omitempty"`
 	Actions        []string // management actions (principals, vaults, role assignments)
 	NotActions     []string
 	DataActions    []string
 	NotDataActions []string
+	Custom         bool `json:",omitempty"` // defined on this server, not one of Azure's
 }
 
-// Assignment grants a role to a principal at a scope.
+// Assignment grants a role to a principal at a scope. A time-bound
+// assignment grants it only from StartsOn until ExpiresOn; an eligible one
+// (privileged identity management) grants nothing until its principal
+// activates it, which creates an active time-bound assignment with a
+// justification.
 type Assignment struct {
 	ID          string
 	PrincipalID string // object id of a user, group, application or managed identity
 	RoleID      string
 	Scope       string
+
+	StartsOn  time.Time `json:",omitzero"`
+	ExpiresOn time.Time `json:",omitzero"`
+	// Eligible marks a PIM eligibility; MaxActivation bounds one activation.
+	Eligible      bool          `json:",omitempty"`
+	MaxActivation time.Duration `json:",omitempty"`
+	// ActivatedFrom and Justification describe an activation of an
+	// eligible assignment.
+	ActivatedFrom string `json:",omitempty"`
+	Justification string `json:",omitempty"`
+}
+
+// ActiveAt reports whether the assignment grants its role at now: not an
+// eligibility, and within its time bounds. A time-bound assignment is
+// never active at the zero time, so a caller that forgets the clock is
+// refused rather than granted.
+func (a *Assignment) ActiveAt(now time.Time) bool {
+	if a.Eligible {
+		return false
+	}
+	if a.StartsOn.IsZero() && a.ExpiresOn.IsZero() {
+		return true
+	}
+	if now.IsZero() {
+		return false
+	}
+	return !now.Before(a.StartsOn) && (a.ExpiresOn.IsZero() || now.Before(a.ExpiresOn))
+}
+
+// Status is how the management API describes an assignment at now.
+func (a *Assignment) Status(now time.Time) string {
+	switch {
+	case a.Eligible && !a.ExpiresOn.IsZero() && !now.Before(a.ExpiresOn):
+		return "Expired"
+	case a.Eligible:
+		return "Eligible"
+	case !a.ExpiresOn.IsZero() && !now.Before(a.ExpiresOn):
+		return "Expired"
+	case !a.StartsOn.IsZero() && now.Before(a.StartsOn):
+		return "Scheduled"
+	}
+	return "Active"
 }
 
 // Refusals of a store of assignments.
 var (
 	ErrAssignmentNotFound = errors.New("role assignment not found")
 	ErrLastOwner          = errors.New("the last Owner of the server cannot be removed")
+	ErrRoleNotFound       = errors.New("role definition not found")
+	ErrRoleNameTaken      = errors.New("a role with this name exists")
+	ErrRoleInUse          = errors.New("the role definition is used by role assignments")
+	ErrNotEligible        = errors.New("the assignment is not an eligibility that can be activated now")
+	ErrActivationTooLong  = errors.New("the activation is longer than the eligibility allows")
 )
 
 // Policy is the set of role definitions and assignments in force.
@@ -59,6 +113,8 @@ type Request struct {
 	// Management selects the roles' Actions (management plane) instead of
 	// their DataActions.
 	Management bool
+	// Now is the time of the request, for time-bound assignments.
+	Now time.Time
 }
 
 // Decision is the outcome of Decide.
@@ -69,8 +125,9 @@ type Decision struct {
 
 // Decide returns whether the policy allows the request.
 func (p *Policy) Decide(r Request) Decision {
-	for _, a := range p.Assignments {
-		if !contains(r.PrincipalIDs, a.PrincipalID) || !scopeCovers(a.Scope, r.Scope) {
+	for i := range p.Assignments {
+		a := &p.Assignments[i]
+		if !contains(r.PrincipalIDs, a.PrincipalID) || !scopeCovers(a.Scope, r.Scope) || !a.ActiveAt(r.Now) {
 			continue
 		}
 		if p.rolePermits(a.RoleID, r.Action, r.Management) {

@@ -1,6 +1,9 @@
 package authz
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestMatch(t *testing.T) {
 	cases := []struct {
@@ -78,5 +81,37 @@ func TestNotDataActions(t *testing.T) {
 	r := Role{DataActions: []string{"Microsoft.KeyVault/vaults/secrets/*"}, NotDataActions: []string{"Microsoft.KeyVault/vaults/secrets/purge/action"}}
 	if !r.Permits(getSecret) || r.Permits("Microsoft.KeyVault/vaults/secrets/purge/action") {
 		t.Fatal("NotDataActions must subtract")
+	}
+}
+
+func TestTimeBoundAndEligibleAssignments(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	p := &Policy{Roles: BuiltinRoles(), Assignments: []Assignment{
+		{ID: "window", PrincipalID: "a", RoleID: KeyVaultSecretsUser, Scope: "/", StartsOn: now.Add(-time.Hour), ExpiresOn: now.Add(time.Hour)},
+		{ID: "eligible", PrincipalID: "b", RoleID: KeyVaultSecretsUser, Scope: "/", Eligible: true},
+	}}
+	req := func(who string, at time.Time) bool {
+		return p.Decide(Request{PrincipalIDs: []string{who}, Action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", Scope: "/vaults/v", Now: at}).Allowed
+	}
+	for _, c := range []struct {
+		who  string
+		at   time.Time
+		want bool
+	}{
+		{"a", now, true},
+		{"a", now.Add(-2 * time.Hour), false},
+		{"a", now.Add(time.Hour), false}, // the end is exclusive
+		{"a", time.Time{}, false},        // no clock: time-bound grants fail closed
+		{"b", now, false},                // an eligibility grants nothing
+	} {
+		if got := req(c.who, c.at); got != c.want {
+			t.Errorf("%s at %v: %v, want %v", c.who, c.at, got, c.want)
+		}
+	}
+	a := p.Assignments[0]
+	for at, want := range map[time.Time]string{now: "Active", now.Add(-2 * time.Hour): "Scheduled", now.Add(2 * time.Hour): "Expired"} {
+		if got := a.Status(at); got != want {
+			t.Errorf("status at %v: %s, want %s", at, got, want)
+		}
 	}
 }

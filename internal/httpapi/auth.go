@@ -109,7 +109,7 @@ func (s *Server) authorize(c *call) error {
 	if c.route.scope == scopeObject {
 		scope += "/" + collectionOf(c.route.pattern) + "/" + strings.ToLower(c.param(0))
 	}
-	d := s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: c.route.action, Scope: scope})
+	d := s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: c.route.action, Scope: scope, Now: s.Now()})
 	if d.Allowed {
 		return nil
 	}

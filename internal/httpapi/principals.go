@@ -37,7 +37,7 @@ func principalRoutes() []route {
 // authorizeManagement checks a management route's action at the server
 // scope for the authenticated caller.
 func (s *Server) authorizeManagement(c *call) error {
-	d := s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: c.route.action, Scope: "/", Management: true})
+	d := s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: c.route.action, Scope: "/", Management: true, Now: s.Now()})
 	if d.Allowed {
 		return nil
 	}

@@ -11,9 +11,13 @@ type route struct {
 	pattern string // "/secrets/{name}/{version}"; literal segments match case-insensitively
 	op      string // operation name, as in Azure's spec (also the audit operation name)
 	action  string // RBAC data action; required on the data plane
-	scope   scopeKind
-	body    int64 // largest accepted body in bytes; 0 means no body is read
-	handle  func(*Server, *call) error
+	// self marks an authority route that needs an authenticated caller but
+	// no management role: it acts on the caller's own grants (PIM
+	// activation).
+	self   bool
+	scope  scopeKind
+	body   int64 // largest accepted body in bytes; 0 means no body is read
+	handle func(*Server, *call) error
 
 	segs []string // pattern split on "/"
 }

@@ -3,10 +3,10 @@
 // and server endpoints on every other host.
 //
 // One ServeHTTP runs the request path in one direction: route table →
-// request id → vault lookup by host → authenticate (401 challenge before the
-// body is read) → authorize (the route's declared data action at its scope)
-// → read and decode the body within the route's limit → domain service →
-// encode. Errors from any step are rendered through one table into Azure's
+// request id → vault lookup by host → firewall (the vault's network rules)
+// → authenticate (401 challenge before the body is read) → authorize (the
+// route's declared data action at its scope) → throttle (429) → read and
+// decode the body within the route's limit → domain service → encode. Errors from any step are rendered through one table into Azure's
 // envelope. Handlers never touch storage or crypto: they call services.
 package httpapi
 
@@ -71,6 +71,8 @@ type Deps struct {
 	// name; client assertions must be addressed to one (nil: any).
 	ServesHost func(host string) bool
 	Now        func() time.Time
+	// Network is the data plane's firewall and rate limits.
+	Network Network
 }
 
 // Server serves both planes.
@@ -79,6 +81,9 @@ type Server struct {
 	data      *table
 	authority *table
 	guard     *guard // slows down guessing of client secrets and the seal passphrase
+
+	fw     fwCache // parsed IP rules per vault settings version
+	limits limiter // token buckets per vault and per principal
 
 	lastIssuer atomic.Pointer[acceptedIssuer] // the last issuer isOwnIssuer accepted
 }
@@ -98,6 +103,7 @@ func New(d Deps) *Server {
 	if now == nil {
 		now = time.Now
 	}
+	d.Now = now
 	return &Server{Deps: d, guard: newGuard(now), data: newTable(dataRoutes()), authority: newTable(slices.Concat(authorityRoutes(), principalRoutes(), assignmentRoutes(), toolingRoutes()))}
 }
 
@@ -164,10 +170,16 @@ func (s *Server) serveData(c *call, vaultName string) error {
 		return kverr.New(kverr.NotFound, "VaultNotFound", "The vault "+vaultName+" does not exist on this server.")
 	}
 	c.vault = v
+	if err := s.firewall(c); err != nil {
+		return err
+	}
 	if err := s.authenticate(c); err != nil {
 		return err
 	}
 	if err := s.authorize(c); err != nil {
+		return err
+	}
+	if err := s.throttle(c); err != nil {
 		return err
 	}
 	if err := c.requireAPIVersion(); err != nil {
@@ -185,15 +197,17 @@ func (s *Server) serveAuthority(c *call) error {
 		return noRoute(known)
 	}
 	c.route, c.params = rt, params
-	if rt.action != "" { // the management API: token and management role
+	if rt.action != "" || rt.self { // the management API: token and, but for self-service, a management role
 		if s.Seal.Sealed() {
 			return errSealed
 		}
 		if err := s.authenticate(c); err != nil {
 			return err
 		}
-		if err := s.authorizeManagement(c); err != nil {
-			return err
+		if !rt.self {
+			if err := s.authorizeManagement(c); err != nil {
+				return err
+			}
 		}
 	}
 	if err := c.readBody(); err != nil {

@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,9 +25,10 @@ func newRoleCmd(s streams) *cobra.Command {
 			"an Azure scope ending in /providers/Microsoft.KeyVault/vaults/VAULT[/...] is accepted too.\n"+
 			"Roles are named (\"Key Vault Secrets User\") or given by id.\n\n"+mgmtLong, serverURL)
 	def := &cobra.Command{Use: "definition", Short: "List role definitions (like az role definition)", RunE: groupRunE}
-	def.AddCommand(newRoleDefinitionListCmd(s, serverURL))
+	def.AddCommand(newRoleDefinitionListCmd(s, serverURL), newRoleDefinitionCreateCmd(s, serverURL), newRoleDefinitionDeleteCmd(s, serverURL))
 	asg := &cobra.Command{Use: "assignment", Short: "Manage role assignments (like az role assignment)", RunE: groupRunE}
-	asg.AddCommand(newRoleAssignmentListCmd(s, serverURL), newRoleAssignmentCreateCmd(s, serverURL), newRoleAssignmentDeleteCmd(s, serverURL))
+	asg.AddCommand(newRoleAssignmentListCmd(s, serverURL), newRoleAssignmentCreateCmd(s, serverURL), newRoleAssignmentDeleteCmd(s, serverURL),
+		newRoleAssignmentActivateCmd(s, serverURL))
 	cmd.AddCommand(def, asg)
 	return cmd
 }
@@ -80,13 +86,21 @@ func matchesRole(a client.RoleAssignment, role string) bool {
 }
 
 func newRoleAssignmentCreateCmd(s streams, serverURL *string) *cobra.Command {
-	var assignee, role, scope string
+	var assignee, role, scope, start, end, principalType string
+	var eligible bool
+	var maxActivation time.Duration
+	var opts client.RoleAssignmentOptions
 	return newMgmtCmd(s, serverURL, mgmtOp{
-		use: "create", short: "Grant a role to a principal at a scope",
+		use: "create", short: "Grant a role to a principal at a scope (permanently, for a time window, or as a PIM eligibility)",
 		flags: func(cmd *cobra.Command) {
-			cmd.Flags().StringVar(&assignee, "assignee", "", "the principal: an application's object id (its app id works too)")
+			cmd.Flags().StringVar(&assignee, "assignee", "", "the principal: an application's object id (its app id works too), a user's or a group's object id")
 			cmd.Flags().StringVar(&role, "role", "", `role name ("Key Vault Secrets User") or id`)
 			cmd.Flags().StringVar(&scope, "scope", "", "/, /vaults/VAULT or /vaults/VAULT/{secrets|keys|certificates}/NAME")
+			cmd.Flags().StringVar(&start, "start-time", "", "RFC 3339 time the assignment starts (default now)")
+			cmd.Flags().StringVar(&end, "end-time", "", "RFC 3339 time the assignment ends on its own")
+			cmd.Flags().BoolVar(&eligible, "eligible", false, "make a PIM eligibility: the principal activates it just in time (role assignment activate)")
+			cmd.Flags().DurationVar(&maxActivation, "max-activation", 0, "with --eligible: the longest activation (default 8h, at most 24h)")
+			cmd.Flags().StringVar(&principalType, "assignee-principal-type", "", "External for a principal of a trusted external issuer")
 		},
 		prepare: func(*cobra.Command) error {
 			for _, f := range []struct{ name, v string }{{"--assignee", assignee}, {"--role", role}, {"--scope", scope}} {
@@ -94,6 +108,23 @@ func newRoleAssignmentCreateCmd(s streams, serverURL *string) *cobra.Command {
 					return err
 				}
 			}
+			for _, t := range []struct {
+				flag, v string
+				dst     **time.Time
+			}{{"--start-time", start, &opts.StartsOn}, {"--end-time", end, &opts.ExpiresOn}} {
+				if t.v == "" {
+					continue
+				}
+				at, err := time.Parse(time.RFC3339, t.v)
+				if err != nil {
+					return usageError{fmt.Errorf("%s must be an RFC 3339 time such as 2026-12-01T08:00:00Z", t.flag)}
+				}
+				*t.dst = &at
+			}
+			if maxActivation != 0 && !eligible {
+				return usageError{errors.New("--max-activation needs --eligible")}
+			}
+			opts.Eligible, opts.MaxActivation, opts.PrincipalType = eligible, maxActivation, principalType
 			return nil
 		},
 		run: func(ctx context.Context, c *client.IdentityClient) (any, error) {
@@ -101,11 +132,94 @@ func newRoleAssignmentCreateCmd(s streams, serverURL *string) *cobra.Command {
 			if err != nil {
 				return nil, err
 			}
-			a, err := c.CreateRoleAssignment(ctx, principal, lastSegment(role), normalizeScope(scope))
+			a, err := c.CreateRoleAssignmentWith(ctx, principal, lastSegment(role), normalizeScope(scope), opts)
 			if err != nil {
 				return nil, err
 			}
 			return roleAssignmentView(a), nil
+		},
+	})
+}
+
+func newRoleAssignmentActivateCmd(s streams, serverURL *string) *cobra.Command {
+	var id, justification string
+	var duration time.Duration
+	return newMgmtCmd(s, serverURL, mgmtOp{
+		use: "activate", short: "Activate one of your eligible role assignments just in time (PIM)",
+		flags: func(cmd *cobra.Command) {
+			cmd.Flags().StringVar(&id, "id", "", "the eligible assignment's id")
+			cmd.Flags().StringVar(&justification, "justification", "", "why (5-500 characters; kept with the activation)")
+			cmd.Flags().DurationVar(&duration, "duration", time.Hour, "how long the activation lasts")
+		},
+		prepare: func(*cobra.Command) error {
+			if err := requireFlag("--id", id); err != nil {
+				return err
+			}
+			return requireFlag("--justification", justification)
+		},
+		run: func(ctx context.Context, c *client.IdentityClient) (any, error) {
+			a, err := c.ActivateRoleAssignment(ctx, lastSegment(id), justification, duration)
+			if err != nil {
+				return nil, err
+			}
+			return roleAssignmentView(a), nil
+		},
+	})
+}
+
+func newRoleDefinitionCreateCmd(s streams, serverURL *string) *cobra.Command {
+	var spec string
+	return newMgmtCmd(s, serverURL, mgmtOp{
+		use: "create", short: "Create a custom role from a JSON definition (like az role definition create)",
+		flags: func(cmd *cobra.Command) {
+			cmd.Flags().StringVar(&spec, "role-definition", "", `JSON, or @FILE: {"Name": "...", "Description": "...", "Actions": [], "NotActions": [], "DataActions": [], "NotDataActions": []} (camelCase keys work too)`)
+		},
+		prepare: func(*cobra.Command) error { return requireFlag("--role-definition", spec) },
+		run: func(ctx context.Context, c *client.IdentityClient) (any, error) {
+			raw := []byte(spec)
+			if f, ok := strings.CutPrefix(spec, "@"); ok {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return nil, err
+				}
+				raw = b
+			}
+			var in struct {
+				Name, RoleName, Description                      string
+				Actions, NotActions, DataActions, NotDataActions []string
+			}
+			if err := json.Unmarshal(raw, &in); err != nil {
+				return nil, usageError{fmt.Errorf("--role-definition is not a JSON role definition: %w", err)}
+			}
+			d, err := c.CreateRoleDefinition(ctx, client.RoleDefinition{RoleName: cmp.Or(in.RoleName, in.Name), Description: in.Description,
+				Actions: in.Actions, NotActions: in.NotActions, DataActions: in.DataActions, NotDataActions: in.NotDataActions})
+			if err != nil {
+				return nil, err
+			}
+			return roleDefinitionView(d), nil
+		},
+	})
+}
+
+func newRoleDefinitionDeleteCmd(s streams, serverURL *string) *cobra.Command {
+	var name string
+	return newMgmtCmd(s, serverURL, mgmtOp{
+		use: "delete", short: "Delete a custom role that no assignment uses",
+		flags: func(cmd *cobra.Command) {
+			cmd.Flags().StringVarP(&name, "name", "n", "", "the role's name or id")
+		},
+		prepare: func(*cobra.Command) error { return requireFlag("--name", name) },
+		run: func(ctx context.Context, c *client.IdentityClient) (any, error) {
+			defs, err := c.ListRoleDefinitions(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range defs {
+				if strings.EqualFold(d.RoleName, name) || strings.EqualFold(d.ID, lastSegment(name)) {
+					return nil, c.DeleteRoleDefinition(ctx, d.ID)
+				}
+			}
+			return nil, fmt.Errorf("no role named %q", name)
 		},
 	})
 }
@@ -176,7 +290,7 @@ func normalizeScope(scope string) string {
 }
 
 func roleDefinitionView(d client.RoleDefinition) map[string]any {
-	return map[string]any{
+	v := map[string]any{
 		"id":       d.ID,
 		"name":     d.ID,
 		"roleName": d.RoleName,
@@ -185,10 +299,17 @@ func roleDefinitionView(d client.RoleDefinition) map[string]any {
 			"dataActions": d.DataActions, "notDataActions": d.NotDataActions,
 		}},
 	}
+	if d.RoleType != "" {
+		v["roleType"] = d.RoleType
+	}
+	if d.Description != "" {
+		v["description"] = d.Description
+	}
+	return v
 }
 
 func roleAssignmentView(a client.RoleAssignment) map[string]any {
-	return map[string]any{
+	v := map[string]any{
 		"id":                 a.ID,
 		"name":               a.ID,
 		"principalId":        a.PrincipalID,
@@ -196,4 +317,25 @@ func roleAssignmentView(a client.RoleAssignment) map[string]any {
 		"roleDefinitionName": orNil(a.RoleName),
 		"scope":              a.Scope,
 	}
+	// The time-bound and PIM details appear only when there are any.
+	for k, val := range map[string]string{"status": a.Status, "maxActivation": minutes(a.MaxActivationMinutes),
+		"activatedFrom": a.ActivatedFrom, "justification": a.Justification} {
+		if val != "" && !(k == "status" && val == "Active" && a.StartsOn == nil && a.ExpiresOn == nil) {
+			v[k] = val
+		}
+	}
+	if a.StartsOn != nil {
+		v["startsOn"] = a.StartsOn
+	}
+	if a.ExpiresOn != nil {
+		v["expiresOn"] = a.ExpiresOn
+	}
+	return v
+}
+
+func minutes(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return (time.Duration(n) * time.Minute).String()
 }

@@ -50,6 +50,8 @@ type App struct {
 	policy   *policyStore
 	sched    *scheduler.Scheduler
 	audit    *audit.Logger // nil when no sink is configured
+	// auditWebhook forwards the audit log to a collector (nil: none).
+	auditWebhook *audit.WebhookSink
 
 	auditFailClosed bool
 	keyRotation     time.Duration // how often the token signing key is replaced
@@ -88,6 +90,7 @@ func (a *App) services(tokenLifetime time.Duration) {
 			return 0, err
 		}),
 		a.countingJob("purge-deleted-certificates", "purged soft-deleted certificates past retention", a.certs.PurgeDue),
+		a.countingJob("purge-deleted-vaults", "purged soft-deleted vaults past retention", a.vaults.PurgeExpired),
 		a.countingJob("renew-certificates", "renewed certificates by their lifetime actions", func(ctx context.Context, now time.Time) (int, error) {
 			return a.certs.RenewDue(ctx, now, a.vaults.List())
 		}),
@@ -156,7 +159,12 @@ func (a *App) handler() http.Handler {
 	if a.audit != nil {
 		d.Audit, d.AuditFailClosed = a.audit, a.auditFailClosed
 		d.Gauges = func() map[string]float64 {
-			return map[string]float64{"keyhaven_audit_dropped_records": float64(a.audit.Dropped())}
+			g := map[string]float64{"keyhaven_audit_dropped_records": float64(a.audit.Dropped())}
+			if a.auditWebhook != nil {
+				g["keyhaven_audit_webhook_sent_lines"] = float64(a.auditWebhook.Sent())
+				g["keyhaven_audit_webhook_dropped_lines"] = float64(a.auditWebhook.Dropped())
+			}
+			return g
 		}
 	}
 	if leaf, err := x509.ParseCertificate(a.tls.Certificate.Certificate[0]); err == nil {
@@ -166,9 +174,9 @@ func (a *App) handler() http.Handler {
 }
 
 // openAudit starts the audit logger over the file at path (none when
-// empty) and, with stdout, standard output.
-func (a *App) openAudit(path string, maxBytes int64, fsync string, stdout bool, key ed25519.PrivateKey) error {
-	var sinks []audit.Sink
+// empty), with stdout standard output, and the extra sinks.
+func (a *App) openAudit(path string, maxBytes int64, fsync string, stdout bool, key ed25519.PrivateKey, extra ...audit.Sink) error {
+	sinks := extra
 	if path != "" {
 		f, err := audit.OpenFile(path, maxBytes, fsync)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/audit"
 	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/config"
 	"github.com/keyhaven/keyhaven/internal/servertls"
 	"github.com/keyhaven/keyhaven/internal/storage/memory"
 	"github.com/keyhaven/keyhaven/internal/vaults"
@@ -25,6 +27,10 @@ type DevOptions struct {
 	Dir       string // where ca.pem is written; default: a new temporary directory
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// TrustedProxies and Throttle are the data plane's network settings,
+	// as in production; a zero Throttle (Burst 0) means the defaults.
+	TrustedProxies []string
+	Throttle       config.ThrottleConfig
 }
 
 // DevInfo is what a user needs to talk to a dev server (also written as
@@ -76,6 +82,9 @@ func NewDev(ctx context.Context, o DevOptions) (*App, *DevInfo, error) {
 	if err := a.listen(o.Listen); err != nil {
 		return nil, nil, err
 	}
+	if err := a.setNetwork(o.TrustedProxies, o.Throttle); err != nil {
+		return nil, nil, errors.Join(err, a.ln.Close())
+	}
 	info := &DevInfo{
 		VaultURL:      "https://dev." + o.DNSSuffix + ":" + a.Port(),
 		CAFile:        bundle.CAFile,
@@ -117,6 +126,9 @@ func devDefaults(o DevOptions) (_ DevOptions, tmpDir string, err error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Throttle.Burst == 0 {
+		o.Throttle = config.Default().Throttle
 	}
 	if o.Dir == "" {
 		if o.Dir, err = os.MkdirTemp("", "keyhaven-dev-"); err != nil {

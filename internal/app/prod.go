@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,6 +54,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	if err := a.listen(cfg.Listen); err != nil {
 		return nil, errors.Join(err, a.store.Close())
+	}
+	if err := a.setNetwork(cfg.TrustedProxies, cfg.Throttle); err != nil {
+		return nil, errors.Join(err, a.ln.Close(), a.store.Close())
 	}
 	return a, nil
 }
@@ -206,5 +210,18 @@ func (a *App) setUpAudit(cfg config.Config) error {
 		return fmt.Errorf("audit signing key: %w", err)
 	}
 	a.auditFailClosed = c.FailClosed
-	return a.openAudit(path, int64(c.MaxSizeMB)<<20, c.Fsync, c.Stdout, key)
+	var extra []audit.Sink
+	if c.WebhookURL != "" {
+		var secret []byte
+		if c.WebhookSecretFile != "" {
+			raw, err := os.ReadFile(c.WebhookSecretFile)
+			if err != nil {
+				return fmt.Errorf("audit webhook secret: %w", err)
+			}
+			secret = bytes.TrimSpace(raw)
+		}
+		a.auditWebhook = audit.NewWebhookSink(c.WebhookURL, secret, nil)
+		extra = append(extra, a.auditWebhook)
+	}
+	return a.openAudit(path, int64(c.MaxSizeMB)<<20, c.Fsync, c.Stdout, key, extra...)
 }

@@ -22,6 +22,16 @@ const (
 	exitUsage = 2
 )
 
+// exitCodeError ends the program with its own exit code (keyhaven doctor
+// --fail-on uses 3).
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e exitCodeError) Error() string { return e.err.Error() }
+func (e exitCodeError) Unwrap() error { return e.err }
+
 // usageError marks a problem with the command line itself (exit code 2).
 type usageError struct{ err error }
 
@@ -52,6 +62,10 @@ func run(args []string, s streams) int {
 	if errors.As(err, &ue) || isCobraUsageError(err) {
 		return exitUsage
 	}
+	var ce exitCodeError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
 	return exitError
 }
 
@@ -67,7 +81,7 @@ func newRootCmd(s streams) *cobra.Command {
 	root.SetErr(s.err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServerCmd(s), newSecretCmd(s), newKeyCmd(s), newCertCmd(s), newOperatorCmd(s), newAppCmd(s), newRoleCmd(s), newAuditCmd(s), newAgentCmd(s), newBenchCmd(s), newBenchBaselineCmd(s), newUserCmd(s), newGroupCmd(s), newIdentityCmd(s))
-	root.AddCommand(newLoginCmd(s), newLogoutCmd(s))
+	root.AddCommand(newLoginCmd(s), newLogoutCmd(s), newDoctorCmd(s))
 	return root
 }
 

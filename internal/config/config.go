@@ -29,6 +29,7 @@ import (
 type Config struct {
 	Listen          string         `yaml:"listen" desc:"TCP address (host:port) of the HTTPS listener."`
 	DNSSuffix       string         `yaml:"dnsSuffix" desc:"DNS suffix of the vault hosts: a vault answers at {vault}.{dnsSuffix} on the listener's port. Lower-cased."`
+	TrustedProxies  []string       `yaml:"trustedProxies" desc:"Reverse proxies (IP addresses or CIDR prefixes) whose X-Forwarded-For header names the client: for a request from one of them, the client is the right-most X-Forwarded-For entry that is not itself a trusted proxy. Everyone else's X-Forwarded-For is ignored. The client address is what vault firewall rules (networkAcls.ipRules) and the audit log see."`
 	DataDir         string         `yaml:"dataDir" desc:"Directory holding the database, the generated TLS files and the bootstrap credentials. Required in production; made absolute."`
 	Storage         StorageConfig  `yaml:"storage"`
 	TLS             TLSConfig      `yaml:"tls"`
@@ -36,6 +37,7 @@ type Config struct {
 	Identity        IdentityConfig `yaml:"identity"`
 	Log             LogConfig      `yaml:"log"`
 	Audit           AuditConfig    `yaml:"audit"`
+	Throttle        ThrottleConfig `yaml:"throttle"`
 	ShutdownTimeout time.Duration  `yaml:"shutdownTimeout" desc:"How long a graceful shutdown waits for requests in flight."`
 	Vaults          []VaultConfig  `yaml:"vaults" flag:"vault" desc:"Vaults the server makes sure exist at start. The environment variable takes comma-separated names and the flag may be repeated; vaults named that way get the default settings and replace the file's list."`
 
@@ -105,6 +107,19 @@ type AuditConfig struct {
 	Stdout     bool   `yaml:"stdout" desc:"Also write the audit log, with its own chain, to standard output."`
 	FailClosed bool   `yaml:"failClosed" desc:"Refuse (503) requests whose audit record cannot be written, and hold each response until its record is written."`
 	KeyFile    string `yaml:"keyFile" desc:"Ed25519 private key (PKCS#8 PEM) that signs the audit checkpoints. Empty means {dataDir}/audit/signing-key.pem, generated on first start; its public key is written beside it (.pub) for keyhaven audit verify --key."`
+	WebhookURL string `yaml:"webhookUrl" desc:"Also forward the audit log, with its own chain, to this https URL (a SIEM collector): batches of lines POSTed as application/x-ndjson in the background, retried in order with backoff; http is accepted only for loopback. Empty forwards nothing."`
+	// WebhookSecretFile holds the key of the webhook's HMAC signature.
+	WebhookSecretFile string `yaml:"webhookSecretFile" desc:"File whose content (trimmed) keys the HMAC-SHA256 signature of each webhook POST, sent as X-Keyhaven-Signature: sha256=<hex>. Empty sends unsigned requests."`
+}
+
+// ThrottleConfig limits the data plane's request rates with token buckets
+// (429 with Retry-After, as Azure throttles). The defaults are far above
+// Azure's service limits (4,000 secret reads per 10 s per vault) and above
+// what one server serves, so that they only stop runaway clients.
+type ThrottleConfig struct {
+	VaultRequestsPerSecond     int           `yaml:"vaultRequestsPerSecond" desc:"Data-plane requests per second one vault accepts from all callers together; 0 is unlimited. The default is 500 times Azure's limit for secret reads (4,000 per 10 s) and several times what one server answers (about 30,000 GetSecret/s on two cores), so it does not throttle keyhaven bench or ordinary load; lower it to keep one vault from starving the others."`
+	PrincipalRequestsPerSecond int           `yaml:"principalRequestsPerSecond" desc:"Data-plane requests per second one principal (user, application, managed identity) may send, to all vaults together; 0 is unlimited. The default, like the vault limit, only stops runaway clients; lower it to keep one caller from starving the others."`
+	Burst                      time.Duration `yaml:"burst" desc:"How much unused allowance a limit keeps, as time at its rate: an idle vault or principal may send rate × burst requests at once. The default matches the 10-second windows Azure counts in. Positive, at most 1h."`
 }
 
 // VaultConfig is a vault the server makes sure exists at start.
@@ -135,6 +150,7 @@ func Default() Config {
 		Identity:        IdentityConfig{TokenLifetime: time.Hour, ChallengeTenant: "any", SigningKeyRotation: 30 * 24 * time.Hour},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Audit:           AuditConfig{MaxSizeMB: 100, Fsync: "interval"},
+		Throttle:        ThrottleConfig{VaultRequestsPerSecond: 200_000, PrincipalRequestsPerSecond: 200_000, Burst: 10 * time.Second},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }

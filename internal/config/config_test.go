@@ -63,6 +63,8 @@ func TestDefaults(t *testing.T) {
 		{name: "log.format", got: d.Log.Format, want: "text"},
 		{name: "shutdownTimeout", got: d.ShutdownTimeout, want: 30 * time.Second},
 		{name: "vaults", got: len(d.Vaults), want: 0},
+		{name: "trustedProxies", got: len(d.TrustedProxies), want: 0},
+		{name: "throttle", got: d.Throttle, want: ThrottleConfig{VaultRequestsPerSecond: 200_000, PrincipalRequestsPerSecond: 200_000, Burst: 10 * time.Second}},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -98,6 +100,11 @@ log:
   level: debug
   format: json
 shutdownTimeout: 45s
+trustedProxies: [10.0.0.0/8, "2001:db8::1"]
+throttle:
+  vaultRequestsPerSecond: 400
+  principalRequestsPerSecond: 0
+  burst: 10s
 vaults:
   - name: payments
     softDeleteRetentionDays: 30
@@ -118,6 +125,8 @@ func TestLoadFile(t *testing.T) {
 		Log:             LogConfig{Level: "debug", Format: "json"},
 		Audit:           AuditConfig{MaxSizeMB: 100, Fsync: "interval"},
 		ShutdownTimeout: 45 * time.Second,
+		TrustedProxies:  []string{"10.0.0.0/8", "2001:db8::1"},
+		Throttle:        ThrottleConfig{VaultRequestsPerSecond: 400, PrincipalRequestsPerSecond: 0, Burst: 10 * time.Second},
 		Vaults: []VaultConfig{
 			{Name: "payments", SoftDeleteRetentionDays: 30, PurgeProtection: true},
 			{Name: "ci-tests", SoftDeleteRetentionDays: 90},
@@ -183,6 +192,12 @@ func TestLoadPrecedence(t *testing.T) {
 			pick: func(c Config) any { return c.Storage.Path }, want: "/elsewhere.db"},
 		{name: "dnsSuffix lower-cased", env: []string{"KEYHAVEN_DNS_SUFFIX=Vault.Example"},
 			pick: func(c Config) any { return c.DNSSuffix }, want: "vault.example"},
+		{name: "trusted proxies from env", env: []string{"KEYHAVEN_TRUSTED_PROXIES=10.0.0.1, 192.168.0.0/16"},
+			pick: func(c Config) any { return c.TrustedProxies }, want: []string{"10.0.0.1", "192.168.0.0/16"}},
+		{name: "throttle rate from env, burst from flag", env: []string{"KEYHAVEN_THROTTLE_VAULT_REQUESTS_PER_SECOND=5"},
+			args: []string{"--throttle-burst", "2s", "--throttle-principal-requests-per-second", "0"},
+			pick: func(c Config) any { return c.Throttle },
+			want: ThrottleConfig{VaultRequestsPerSecond: 5, PrincipalRequestsPerSecond: 0, Burst: 2 * time.Second}},
 		{name: "empty file is no settings", file: "# nothing\n",
 			pick: func(c Config) any { return c.Listen }, want: "127.0.0.1:8443"},
 	}
@@ -268,6 +283,8 @@ func TestValidateAcceptsGoodConfigs(t *testing.T) {
 		{name: "vaults", modify: func(c *Config) {
 			c.Vaults = []VaultConfig{{Name: "abc", SoftDeleteRetentionDays: 7}, {Name: "abd", SoftDeleteRetentionDays: 90}}
 		}},
+		{name: "trusted proxies", modify: func(c *Config) { c.TrustedProxies = []string{"10.0.0.1", "10.1.0.0/16", "::1", "fd00::/8"} }},
+		{name: "unlimited throttle", modify: func(c *Config) { c.Throttle = ThrottleConfig{Burst: time.Hour} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -292,6 +309,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		Audit:           AuditConfig{Fsync: "sometimes", MaxSizeMB: -1},
 		ShutdownTimeout: -time.Second,
 		Vaults:          []VaultConfig{{Name: "a", SoftDeleteRetentionDays: 90}, {Name: "Dup", SoftDeleteRetentionDays: 3}, {Name: "dup", SoftDeleteRetentionDays: 90}},
+		TrustedProxies:  []string{"10.0.0.1", "proxy.example", "10.0.0.0/33"},
+		Throttle:        ThrottleConfig{VaultRequestsPerSecond: -1, PrincipalRequestsPerSecond: 2_000_000_000},
 	}
 	want := []string{
 		`storage.backend (KEYHAVEN_STORAGE_BACKEND, --storage-backend): must be "bolt" or "memory", got "foo"`,
@@ -311,6 +330,11 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		`vaults[0].name (KEYHAVEN_VAULTS, --vault): "a" must be 3 to 24 characters long`,
 		`vaults[1].softDeleteRetentionDays: must be between 7 and 90, got 3`,
 		`vaults[2].name (KEYHAVEN_VAULTS, --vault): "dup" repeats vaults[1]`,
+		`trustedProxies (KEYHAVEN_TRUSTED_PROXIES, --trusted-proxies): "proxy.example" is neither an IP address nor a CIDR prefix`,
+		`trustedProxies (KEYHAVEN_TRUSTED_PROXIES, --trusted-proxies): "10.0.0.0/33" is neither`,
+		`throttle.vaultRequestsPerSecond (KEYHAVEN_THROTTLE_VAULT_REQUESTS_PER_SECOND, --throttle-vault-requests-per-second): must be between 0 (unlimited) and 1000000000, got -1`,
+		`throttle.principalRequestsPerSecond (KEYHAVEN_THROTTLE_PRINCIPAL_REQUESTS_PER_SECOND, --throttle-principal-requests-per-second): must be between 0 (unlimited) and 1000000000, got 2000000000`,
+		`throttle.burst (KEYHAVEN_THROTTLE_BURST, --throttle-burst): must be positive and at most 1h, got 0s`,
 	}
 	err := c.Validate()
 	if err == nil {
@@ -439,6 +463,9 @@ func TestNames(t *testing.T) {
 		{path: "identity.tenantId", env: "KEYHAVEN_IDENTITY_TENANT_ID", flag: "identity-tenant-id"},
 		{path: "shutdownTimeout", env: "KEYHAVEN_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout"},
 		{path: "vaults", env: "KEYHAVEN_VAULTS", flag: "vault"},
+		{path: "trustedProxies", env: "KEYHAVEN_TRUSTED_PROXIES", flag: "trusted-proxies"},
+		{path: "throttle.vaultRequestsPerSecond", env: "KEYHAVEN_THROTTLE_VAULT_REQUESTS_PER_SECOND", flag: "throttle-vault-requests-per-second"},
+		{path: "throttle.burst", env: "KEYHAVEN_THROTTLE_BURST", flag: "throttle-burst"},
 	}
 	for _, tt := range tests {
 		s := lookup(tt.path)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -37,8 +39,15 @@ func (c *Config) Validate() error {
 		p.addf(label("shutdownTimeout"), "must be positive, got %v", c.ShutdownTimeout)
 	}
 	p.checkVaults(c.Vaults)
+	p.checkTrustedProxies(c.TrustedProxies)
+	p.checkThrottle(c.Throttle)
 	if c.Audit.MaxSizeMB < 0 {
 		p.addf(label("audit.maxSizeMB"), "must not be negative, got %d", c.Audit.MaxSizeMB)
+	}
+	if u := c.Audit.WebhookURL; u != "" {
+		if err := checkWebhookURL(u); err != nil {
+			p.addf(label("audit.webhookUrl"), "%v", err)
+		}
 	}
 	if c.Audit.File == "off" && !c.Audit.Stdout {
 		c.Warnings = append(c.Warnings, "audit.file is off and audit.stdout is false: no request is audited")
@@ -157,6 +166,37 @@ func (p *problems) checkVaults(vaults []VaultConfig) {
 	}
 }
 
+func (p *problems) checkTrustedProxies(list []string) {
+	for _, s := range list {
+		var err error
+		if strings.Contains(s, "/") {
+			_, err = netip.ParsePrefix(s)
+		} else {
+			_, err = netip.ParseAddr(s)
+		}
+		if err != nil {
+			p.addf(label("trustedProxies"), "%q is neither an IP address nor a CIDR prefix (such as 10.0.0.0/8)", s)
+		}
+	}
+}
+
+// maxRate keeps a rate's refill interval at least a nanosecond.
+const maxRate = 1_000_000_000
+
+func (p *problems) checkThrottle(t ThrottleConfig) {
+	for _, r := range []struct {
+		path string
+		n    int
+	}{{"throttle.vaultRequestsPerSecond", t.VaultRequestsPerSecond}, {"throttle.principalRequestsPerSecond", t.PrincipalRequestsPerSecond}} {
+		if r.n < 0 || r.n > maxRate {
+			p.addf(label(r.path), "must be between 0 (unlimited) and %d, got %d", maxRate, r.n)
+		}
+	}
+	if t.Burst <= 0 || t.Burst > time.Hour {
+		p.addf(label("throttle.burst"), "must be positive and at most 1h, got %v", t.Burst)
+	}
+}
+
 // vaultNameProblem applies Azure's vault name rules; it returns "" for a
 // good name.
 func vaultNameProblem(name string) string {
@@ -194,4 +234,22 @@ func isDNSName(name string) bool {
 		}
 	}
 	return true
+}
+
+// checkWebhookURL accepts https URLs, and http ones to loopback only.
+func checkWebhookURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
+			return nil
+		}
+		return fmt.Errorf("http is accepted only for loopback; use https for %s", u.Host)
+	}
+	return fmt.Errorf("must be an https URL, got %q", u.Scheme)
 }

@@ -87,7 +87,7 @@ func (s *Server) auditRecord(c *call, status int, start time.Time) *audit.Record
 	r := c.r
 	rec := &audit.Record{Time: start.UTC(), ResourceID: "/", Category: audit.CategoryAuditEvent,
 		ResultType: audit.ResultType(status), ResultSignature: http.StatusText(status), ResultDescription: c.errCode,
-		DurationMs: time.Since(start).Milliseconds(), CallerIPAddress: remoteIP(r.RemoteAddr),
+		DurationMs: time.Since(start).Milliseconds(), CallerIPAddress: s.callerIP(c),
 		CorrelationID: truncate(r.Header.Get("x-ms-client-request-id"), 128),
 		Properties: audit.Properties{ID: truncate("https://"+truncate(r.Host, 256)+r.URL.EscapedPath(), 2048),
 			RequestURI:     truncate("https://"+truncate(r.Host, 256)+r.URL.RequestURI(), 2048),

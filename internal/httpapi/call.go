@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -31,7 +32,8 @@ type call struct {
 	vault     *vaults.Vault
 	principal *identity.Principal
 	body      []byte
-	errCode   string // Azure error code of a failed request, for the audit record
+	errCode   string     // Azure error code of a failed request, for the audit record
+	client    netip.Addr // the client address, once resolved (firewall.go)
 }
 
 // Fixed response headers, shared by every response (net/http only reads

@@ -24,7 +24,7 @@ const (
 // server scope (like principalRoutes).
 func directoryRoutes() []route {
 	const body = 16 << 10
-	return []route{
+	return append(postureRoutes(), []route{
 		{method: "POST", pattern: "/identity/users", op: "CreateUser", action: idUsers + "write", body: body, handle: (*Server).createUser},
 		{method: "GET", pattern: "/identity/users", op: "ListUsers", action: idUsers + "read", handle: (*Server).listUsers},
 		{method: "GET", pattern: "/identity/users/{id}", op: "GetUser", action: idUsers + "read", handle: (*Server).getUser},
@@ -49,7 +49,7 @@ func directoryRoutes() []route {
 		{method: "GET", pattern: "/identity/managedIdentities", op: "ListManagedIdentities", action: idIdentities + "read", handle: (*Server).listManagedIdentities},
 		{method: "GET", pattern: "/identity/managedIdentities/{id}", op: "GetManagedIdentity", action: idIdentities + "read", handle: (*Server).getManagedIdentity},
 		{method: "DELETE", pattern: "/identity/managedIdentities/{id}", op: "DeleteManagedIdentity", action: idIdentities + "delete", handle: (*Server).deleteManagedIdentity},
-	}
+	}...)
 }
 
 func directoryError(err error, what, id string) error {

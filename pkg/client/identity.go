@@ -630,3 +630,31 @@ func checkID(what, id string) error {
 	}
 	return nil
 }
+
+// Finding is one item of a posture check (keyhaven doctor).
+type Finding struct {
+	Severity string `json:"severity"` // High, Medium or Low
+	Check    string `json:"check"`
+	Vault    string `json:"vault,omitempty"`
+	Object   string `json:"object,omitempty"`
+	Message  string `json:"message"`
+	Fix      string `json:"fix"`
+}
+
+// PostureReport is the posture check of a server (or one vault).
+type PostureReport struct {
+	Findings  []Finding `json:"value"`
+	Vaults    int       `json:"vaults"`
+	Truncated bool      `json:"truncated"` // a vault had more objects than one check reads
+}
+
+// Posture runs the server's posture check, of every vault or only vault.
+func (c *IdentityClient) Posture(ctx context.Context, vault string) (PostureReport, error) {
+	var out PostureReport
+	u := c.path("posture")
+	if vault != "" {
+		u.RawQuery = url.Values{"vault": {vault}}.Encode()
+	}
+	err := c.send(ctx, http.MethodGet, u, nil, &out)
+	return out, err
+}

@@ -72,7 +72,8 @@ func newLogger(s streams, c config.LogConfig) *slog.Logger {
 }
 
 func runDev(ctx context.Context, s streams, cfg config.Config, infoFile string, log *slog.Logger) error {
-	a, info, err := app.NewDev(ctx, app.DevOptions{Listen: cfg.Listen, DNSSuffix: cfg.DNSSuffix, Logger: log})
+	a, info, err := app.NewDev(ctx, app.DevOptions{Listen: cfg.Listen, DNSSuffix: cfg.DNSSuffix, Logger: log,
+		TrustedProxies: cfg.TrustedProxies, Throttle: cfg.Throttle})
 	if err != nil {
 		return err
 	}

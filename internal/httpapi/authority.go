@@ -158,7 +158,7 @@ func (s *Server) token(c *call, issuer, version string) error {
 	if !s.isAudience(resource) {
 		return oauthError(c, http.StatusBadRequest, "invalid_scope", "The resource '"+resource+"' is not served by this authority; ask for https://"+s.DNSSuffix+"/.default.")
 	}
-	ip := remoteIP(c.r.RemoteAddr)
+	ip := s.callerIP(c) // behind a trusted proxy, the client it names
 	keys := []string{"client:" + strings.ToLower(truncate(form.Get("client_id"), 64)) + "@" + ip, "ip:" + ip}
 	if wait := s.blocked(keys); wait > 0 {
 		c.w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
@@ -283,7 +283,7 @@ func (s *Server) unseal(c *call) error {
 	if !s.Seal.Sealed() {
 		return c.reply(http.StatusOK, map[string]any{"sealed": false})
 	}
-	keys := []string{"unseal:" + remoteIP(c.r.RemoteAddr)}
+	keys := []string{"unseal:" + s.callerIP(c)}
 	if wait := s.blocked(keys); wait > 0 {
 		c.w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return kverr.New(kverr.Throttled, "TooManyRequests", "Too many failed unseal attempts from this address; retry later.")

@@ -141,7 +141,7 @@ func (s *Server) deviceLoginPage(c *call) error {
 // signInThrottled refuses a sign-in while its user or address is being
 // slowed down; it returns the throttle keys.
 func (s *Server) signInKeys(c *call, upn string) []string {
-	ip := remoteIP(c.r.RemoteAddr)
+	ip := s.callerIP(c) // behind a trusted proxy, the client it names
 	return []string{"user:" + strings.ToLower(truncate(upn, 128)) + "@" + ip, "ip:" + ip}
 }
 

@@ -20,9 +20,9 @@ type Settings struct {
 	// are inert while RBACAuthorization is on.
 	AccessPolicies []AccessPolicy `json:"accessPolicies,omitempty"`
 	NetworkACLs    NetworkACLs    `json:"networkAcls"`
-	// PublicNetworkAccess "Disabled" refuses every data-plane request that
-	// does not come from a trusted proxy's private side (keyhaven has no
-	// private endpoints: Disabled means no data-plane access from outside).
+	// PublicNetworkAccess "Disabled" refuses every data-plane request
+	// (keyhaven has no private endpoints; the management plane still
+	// answers).
 	PublicNetworkAccess          string `json:"publicNetworkAccess,omitempty"`
 	EnabledForDeployment         bool   `json:"enabledForDeployment,omitempty"`
 	EnabledForDiskEncryption     bool   `json:"enabledForDiskEncryption,omitempty"`

@@ -16,12 +16,28 @@ const (
 	// Owner manages everything on the management plane (principals,
 	// vaults, role assignments); it grants no data access by itself.
 	Owner = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+	// Contributor manages everything but access (role assignments).
+	Contributor = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+	// Reader reads every management resource.
+	Reader = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+	// KeyVaultContributor manages vaults (and their access policies) but
+	// cannot purge deleted vaults nor assign roles.
+	KeyVaultContributor = "f25e0fa2-a7c8-4377-a976-54943a77a395"
 )
+
+// directoryActions are keyhaven's own management actions on its directory
+// (applications, users, groups, managed identities, trusted issuers),
+// which stand where Azure has Entra ID. Azure's ARM roles never reach
+// Entra ID, so Contributor and Reader, whose wildcards would otherwise
+// cover these actions, exclude them: a Contributor could else add a
+// secret to an Owner's application and act as the Owner.
+const directoryActions = "Keyhaven/*"
 
 const kv = "Microsoft.KeyVault/vaults/"
 
 // BuiltinRoles are Azure's Key Vault data-plane roles with their exact data
-// actions.
+// actions, and the management roles Owner, Contributor, Reader and Key
+// Vault Contributor.
 func BuiltinRoles() map[string]Role {
 	roles := []Role{
 		{ID: KeyVaultAdministrator, Name: "Key Vault Administrator", DataActions: []string{kv + "*"}},
@@ -43,6 +59,21 @@ func BuiltinRoles() map[string]Role {
 			kv + "secrets/getSecret/action", kv + "secrets/readMetadata/action"}},
 		{ID: KeyVaultDataAccessAdministrator, Name: "Key Vault Data Access Administrator"},
 		{ID: Owner, Name: "Owner", Actions: []string{"*"}},
+		// Azure's built-in management roles, with Azure's actions; each
+		// wildcard role also excludes keyhaven's directory (see
+		// directoryActions).
+		{ID: Contributor, Name: "Contributor", Actions: []string{"*"}, NotActions: []string{
+			"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action",
+			"Microsoft.Blueprint/blueprintAssignments/write", "Microsoft.Blueprint/blueprintAssignments/delete",
+			"Microsoft.Compute/galleries/share/action", "Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete",
+			"Microsoft.Resources/deploymentStacks/manageDenySetting/action", "Microsoft.Subscription/cancel/action",
+			"Microsoft.Subscription/enable/action", directoryActions}},
+		{ID: Reader, Name: "Reader", Actions: []string{"*/read"}, NotActions: []string{directoryActions}},
+		{ID: KeyVaultContributor, Name: "Key Vault Contributor", Actions: []string{
+			"Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.KeyVault/*",
+			"Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*"},
+			NotActions: []string{"Microsoft.KeyVault/locations/deletedVaults/purge/action", "Microsoft.KeyVault/hsmPools/*",
+				"Microsoft.KeyVault/managedHsms/*"}},
 	}
 	m := make(map[string]Role, len(roles))
 	for _, r := range roles {

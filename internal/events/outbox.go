@@ -25,6 +25,10 @@ const (
 	CertificateNewVersionCreated = "Microsoft.KeyVault.CertificateNewVersionCreated"
 	CertificateNearExpiry        = "Microsoft.KeyVault.CertificateNearExpiry"
 	CertificateExpired           = "Microsoft.KeyVault.CertificateExpired"
+
+	// VaultAccessPolicyChanged: a vault's access policies or its
+	// permission model (RBAC on or off) changed.
+	VaultAccessPolicyChanged = "Microsoft.KeyVault.VaultAccessPolicyChanged"
 )
 
 // Event is one outbox entry. Data follows Event Grid's KeyVault event data
@@ -41,7 +45,7 @@ type Event struct {
 
 // Data is the event payload.
 type Data struct {
-	ObjectType string `json:"ObjectType"` // Key, Secret, Certificate
+	ObjectType string `json:"ObjectType"` // Key, Secret, Certificate, Vault
 	ObjectName string `json:"ObjectName"`
 	Version    string `json:"Version"`
 	NBF        *int64 `json:"NBF,omitempty"`

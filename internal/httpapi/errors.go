@@ -48,6 +48,7 @@ func (s *Server) renderError(c *call, err error) {
 			ke.Message = "The server encountered an internal error. Request id: " + c.requestID
 		}
 	}
+	ke = s.armShaped(c, ke)
 	c.errCode = ke.Code
 	body := errorBody{Error: errorDetail{Code: ke.Code, Message: ke.Message}}
 	if ke.Inner != "" {

@@ -6,7 +6,8 @@
 // request id → vault lookup by host → firewall (the vault's network rules)
 // → authenticate (401 challenge before the body is read) → authorize (the
 // route's declared data action at its scope) → throttle (429) → read and
-// decode the body within the route's limit → domain service → encode. Errors from any step are rendered through one table into Azure's
+// decode the body within the route's limit → domain service → encode.
+// Errors from any step are rendered through one table into Azure's
 // envelope. Handlers never touch storage or crypto: they call services.
 package httpapi
 
@@ -104,7 +105,7 @@ func New(d Deps) *Server {
 		now = time.Now
 	}
 	d.Now = now
-	return &Server{Deps: d, guard: newGuard(now), data: newTable(dataRoutes()), authority: newTable(slices.Concat(authorityRoutes(), principalRoutes(), assignmentRoutes(), toolingRoutes()))}
+	return &Server{Deps: d, guard: newGuard(now), data: newTable(dataRoutes()), authority: newTable(slices.Concat(authorityRoutes(), principalRoutes(), assignmentRoutes(), toolingRoutes(), armVaultRoutes()))}
 }
 
 // ServeHTTP implements http.Handler. Every request gets an audit record

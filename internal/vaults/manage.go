@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/events"
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/storage"
 )
@@ -86,6 +87,11 @@ func (s *Service) Update(ctx context.Context, name string, fn func(*Vault) error
 		raw, err = json.Marshal(&v)
 		if err != nil {
 			return err
+		}
+		if accessChanged(&old, &v) {
+			if err := s.recordAccessPolicyChanged(tx, &v); err != nil {
+				return err
+			}
 		}
 		out = v
 		return tx.Put(key, raw)
@@ -318,9 +324,13 @@ func (s *Service) ChangeAccessPolicies(ctx context.Context, name, kind string, e
 	default:
 		return nil, kverr.BadParameterf("The operation kind must be add, replace or remove.")
 	}
+	if err := ValidateAccessPolicies(entries); err != nil {
+		return nil, err
+	}
 	return s.Update(ctx, name, func(v *Vault) error {
 		for _, e := range entries {
 			e.ObjectID, e.ApplicationID = strings.ToLower(e.ObjectID), strings.ToLower(e.ApplicationID)
+			e.Permissions = clonePermissions(e.Permissions) // normalizing must not touch the caller's lists
 			i := slices.IndexFunc(v.AccessPolicies, func(p AccessPolicy) bool {
 				return p.ObjectID == e.ObjectID && p.ApplicationID == e.ApplicationID
 			})
@@ -348,6 +358,48 @@ func (s *Service) ChangeAccessPolicies(ctx context.Context, name, kind string, e
 		}
 		return nil
 	})
+}
+
+// ValidateAccessPolicies checks entries as a vault's settings would (GUIDs,
+// permission names in any case, at most MaxAccessPolicies), without
+// changing them, so a request can be refused before anything changes.
+func ValidateAccessPolicies(entries []AccessPolicy) error {
+	st := Settings{AccessPolicies: make([]AccessPolicy, len(entries))}
+	for i, e := range entries {
+		e.Permissions = clonePermissions(e.Permissions)
+		st.AccessPolicies[i] = e
+	}
+	st.normalize()
+	return st.Validate()
+}
+
+func clonePermissions(p Permissions) Permissions {
+	return Permissions{Keys: slices.Clone(p.Keys), Secrets: slices.Clone(p.Secrets),
+		Certificates: slices.Clone(p.Certificates), Storage: slices.Clone(p.Storage)}
+}
+
+// accessChanged reports whether an update changes who may use the vault's
+// data plane: its access policies or its permission model.
+func accessChanged(old, v *Vault) bool {
+	if old.RBACAuthorization != v.RBACAuthorization || len(old.AccessPolicies) != len(v.AccessPolicies) {
+		return true
+	}
+	for i, p := range old.AccessPolicies {
+		q := v.AccessPolicies[i]
+		if p.TenantID != q.TenantID || p.ObjectID != q.ObjectID || p.ApplicationID != q.ApplicationID ||
+			!slices.Equal(p.Permissions.Keys, q.Permissions.Keys) || !slices.Equal(p.Permissions.Secrets, q.Permissions.Secrets) ||
+			!slices.Equal(p.Permissions.Certificates, q.Permissions.Certificates) || !slices.Equal(p.Permissions.Storage, q.Permissions.Storage) {
+			return true
+		}
+	}
+	return false
+}
+
+// recordAccessPolicyChanged writes Event Grid's VaultAccessPolicyChanged
+// to the outbox in the transaction of the change.
+func (s *Service) recordAccessPolicyChanged(tx *barrier.Tx, v *Vault) error {
+	return events.Record(tx, events.Event{ID: newID(), Type: events.VaultAccessPolicyChanged, Time: s.now().UTC(),
+		VaultID: v.ID, VaultName: v.Name, Data: events.Data{ObjectType: "Vault", ObjectName: v.Name}})
 }
 
 func isEmpty(p Permissions) bool {

@@ -76,6 +76,9 @@ func (a *App) services(tokenLifetime time.Duration) {
 	a.certs = certs.New(a.barrier, a.keys, a.secrets, a.now)
 	a.identity = identity.New(a.barrier, a.now, tokenLifetime)
 	a.policy = newPolicyStore(a.barrier, a.now)
+	a.vaults.OnNameFreed(func(ctx context.Context, name string) error {
+		return a.policy.RemoveScope(ctx, "/vaults/"+name)
+	})
 	a.sched = scheduler.New(time.Minute, a.now, a.log,
 		a.countingJob("purge-deleted-secrets", "purged soft-deleted secrets past retention", a.secrets.PurgeDue),
 		a.countingJob("purge-deleted-keys", "purged soft-deleted keys past retention", a.keys.PurgeDue),

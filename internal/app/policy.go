@@ -260,6 +260,22 @@ func (p *policyStore) Remove(ctx context.Context, id string) error {
 	})
 }
 
+// RemoveScope removes every assignment at scope or below it (a purged
+// vault's).
+func (p *policyStore) RemoveScope(ctx context.Context, scope string) error {
+	scope = strings.ToLower(strings.TrimSuffix(scope, "/"))
+	under := func(a authz.Assignment) bool {
+		s := strings.ToLower(a.Scope)
+		return s == scope || strings.HasPrefix(s, scope+"/")
+	}
+	if !slices.ContainsFunc(p.Policy().Assignments, under) {
+		return nil
+	}
+	return p.modify(ctx, func(list []authz.Assignment) ([]authz.Assignment, error) {
+		return slices.DeleteFunc(slices.Clone(list), under), nil
+	})
+}
+
 // RemovePrincipal implements httpapi.RoleAssignments: it removes every
 // assignment of a principal that is being deleted, unless that would
 // leave the server without an Owner.

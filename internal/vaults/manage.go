@@ -247,6 +247,11 @@ func (s *Service) Purge(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if s.forget != nil {
+		if err := s.forget(ctx, name); err != nil {
+			return err
+		}
+	}
 	return s.dropData(ctx, id)
 }
 

@@ -92,7 +92,17 @@ type Service struct {
 	now   func() time.Time
 	mu    sync.Mutex                        // serialises writers of byName
 	names atomic.Pointer[map[string]*Vault] // lower-case name → vault
+
+	// forget, when set, drops what outlives a vault elsewhere (its role
+	// assignments): after a purge, and before a vault takes a name, so a
+	// new vault never inherits grants of an older one of the same name
+	// even if the process died between purge and cleanup.
+	forget func(ctx context.Context, name string) error
 }
+
+// OnNameFreed sets the function that drops what outlives a vault of a
+// name (role assignments at its scope).
+func (s *Service) OnNameFreed(fn func(ctx context.Context, name string) error) { s.forget = fn }
 
 // New returns a registry over b. Call Load once the barrier is unsealed.
 func New(b *barrier.Barrier, now func() time.Time) *Service {
@@ -177,6 +187,13 @@ func (s *Service) Create(ctx context.Context, spec Spec) (*Vault, error) {
 	}
 	if spec.AccessPolicyModel {
 		v.RBACAuthorization = false
+	}
+	if _, taken := s.Lookup(v.Name); !taken && s.forget != nil {
+		if deleted, _ := s.GetDeleted(ctx, v.Name); deleted == nil {
+			if err := s.forget(ctx, v.Name); err != nil {
+				return nil, err
+			}
+		}
 	}
 	rec, err := json.Marshal(v)
 	if err != nil {

@@ -52,6 +52,7 @@ type App struct {
 	audit    *audit.Logger // nil when no sink is configured
 	// auditWebhook forwards the audit log to a collector (nil: none).
 	auditWebhook *audit.WebhookSink
+	auditFile    string // the audit file, for GET /audit/records ("" none)
 
 	auditFailClosed bool
 	keyRotation     time.Duration // how often the token signing key is replaced
@@ -160,7 +161,7 @@ func (a *App) handler() http.Handler {
 	d := httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Keys: a.keys, Certs: a.certs, Identity: a.identity, Authz: a.policy, RoleAssignments: a.policy,
 		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log, Now: a.now}
 	if a.audit != nil {
-		d.Audit, d.AuditFailClosed = a.audit, a.auditFailClosed
+		d.Audit, d.AuditFailClosed, d.AuditLog = a.audit, a.auditFailClosed, a.auditFile
 		d.Gauges = func() map[string]float64 {
 			g := map[string]float64{"keyhaven_audit_dropped_records": float64(a.audit.Dropped())}
 			if a.auditWebhook != nil {
@@ -180,6 +181,7 @@ func (a *App) handler() http.Handler {
 // empty), with stdout standard output, and the extra sinks.
 func (a *App) openAudit(path string, maxBytes int64, fsync string, stdout bool, key ed25519.PrivateKey, extra ...audit.Sink) error {
 	sinks := extra
+	a.auditFile = path
 	if path != "" {
 		f, err := audit.OpenFile(path, maxBytes, fsync)
 		if err != nil {

@@ -1,20 +1,18 @@
 package cli
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/keyhaven/keyhaven/internal/audit"
+	"github.com/keyhaven/keyhaven/pkg/client"
 )
 
 // newAuditCmd is `keyhaven audit`: verify and search audit log files.
@@ -110,15 +108,51 @@ type auditFilter struct {
 
 func newAuditQueryCmd(s streams) *cobra.Command {
 	var f auditFilter
+	var serverURL string
+	var top int
 	cmd := &cobra.Command{
-		Use:   "query FILE...",
+		Use:   "query [FILE...]",
 		Short: "Print the audit records that match filters (JSON lines, or a table)",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Print the audit records that match filters, from audit files, or — without files — from the
+server's own log over HTTPS (GET /audit/records; needs a management role, and the read is itself
+audited as QueryAuditLog). The server is --url, else $` + envServerURL + `, else $AZURE_AUTHORITY_HOST.`,
 		RunE: func(cmd *cobra.Command, files []string) error {
 			if err := f.parse(); err != nil {
 				return err
 			}
-			return f.run(s.out, files)
+			if len(files) > 0 {
+				return f.run(s.out, files)
+			}
+			if top < 1 || top > 10_000 {
+				return usageError{fmt.Errorf("--top must be between 1 and 10000")}
+			}
+			c, err := identityClient(serverURL)
+			if err != nil {
+				return err
+			}
+			fl := f.filter()
+			lines, truncated, err := c.QueryAuditLog(cmd.Context(), client.AuditQuery{Since: fl.Since, Until: fl.Until,
+				Operation: fl.Operation, Principal: fl.Principal, Object: fl.Object, Result: fl.Result, Top: top})
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
+			if f.output == "table" {
+				fmt.Fprintln(tw, "TIME\tOPERATION\tSTATUS\tCALLER\tADDRESS\tOBJECT")
+			}
+			for _, line := range lines {
+				var rec audit.Record
+				if json.Unmarshal(line, &rec) == nil {
+					f.print(s.out, tw, line, &rec)
+				}
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if truncated {
+				fmt.Fprintf(s.err, "more records matched than --top %d; narrow the filter or raise --top\n", top)
+			}
+			return nil
 		},
 	}
 	fl := cmd.Flags()
@@ -129,6 +163,8 @@ func newAuditQueryCmd(s streams) *cobra.Command {
 	fl.StringVar(&f.object, "object", "", "text the object URL contains, such as /secrets/db-password")
 	fl.StringVar(&f.result, "result", "", "Success, Failure or an HTTP status code")
 	fl.StringVarP(&f.output, "output", "o", "json", "json (the records as written) or table")
+	fl.StringVar(&serverURL, "url", "", "without files: the server https://host:port (default $"+envServerURL+", else $AZURE_AUTHORITY_HOST)")
+	fl.IntVar(&top, "top", 1000, "without files: at most this many records (up to 10000)")
 	return cmd
 }
 
@@ -161,39 +197,22 @@ func (f *auditFilter) run(w io.Writer, files []string) error {
 		fmt.Fprintln(tw, "TIME\tOPERATION\tSTATUS\tCALLER\tADDRESS\tOBJECT")
 	}
 	for _, path := range files {
-		err := readFile(path, func(r io.Reader) error {
-			sc := bufio.NewScanner(r)
-			sc.Buffer(make([]byte, 64<<10), 16<<20)
-			for sc.Scan() {
-				var rec audit.Record
-				if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.Category != audit.CategoryAuditEvent || !f.match(&rec) {
-					continue
-				}
-				f.print(w, tw, sc.Bytes(), &rec)
-			}
-			return sc.Err()
-		})
-		if err != nil {
-			return err
+		if _, err := os.Stat(path); err != nil {
+			return usageError{err}
 		}
+	}
+	err := audit.Query(files, f.filter(), func(line []byte, rec *audit.Record) bool {
+		f.print(w, tw, line, rec)
+		return true
+	})
+	if err != nil {
+		return err
 	}
 	return tw.Flush()
 }
 
-func (f *auditFilter) match(r *audit.Record) bool {
-	caller := audit.Claims{}
-	if r.Identity != nil {
-		caller = r.Identity.Claim
-	}
-	switch {
-	case !f.sinceTime.IsZero() && r.Time.Before(f.sinceTime),
-		!f.untilTime.IsZero() && !r.Time.Before(f.untilTime),
-		f.operation != "" && !strings.EqualFold(f.operation, r.OperationName),
-		f.principal != "" && !strings.EqualFold(f.principal, caller.ObjectID) && !strings.EqualFold(f.principal, caller.AppID),
-		f.object != "" && !strings.Contains(strings.ToLower(r.Properties.ID), strings.ToLower(f.object)):
-		return false
-	}
-	return f.result == "" || strings.EqualFold(f.result, r.ResultType) || f.result == strconv.Itoa(r.Properties.HTTPStatusCode)
+func (f *auditFilter) filter() audit.Filter {
+	return audit.Filter{Since: f.sinceTime, Until: f.untilTime, Operation: f.operation, Principal: f.principal, Object: f.object, Result: f.result}
 }
 
 func (f *auditFilter) print(w, tw io.Writer, line []byte, r *audit.Record) {

@@ -14,9 +14,8 @@ import (
 // postureRoutes serve keyhaven doctor: the posture check of the whole
 // server (or one vault), for a management role.
 func postureRoutes() []route {
-	return []route{
-		{method: "GET", pattern: "/posture", op: "GetPosture", action: "Keyhaven/posture/read", handle: (*Server).getPosture},
-	}
+	return append(auditReadRoutes(),
+		route{method: "GET", pattern: "/posture", op: "GetPosture", action: "Keyhaven/posture/read", handle: (*Server).getPosture})
 }
 
 // postureObjectCap bounds the objects read per vault and kind, so a posture

@@ -64,6 +64,9 @@ type Deps struct {
 	// a request whose record cannot be written fail with 503.
 	Audit           Auditor
 	AuditFailClosed bool
+	// AuditLog is the audit file (its rotated predecessors beside it) that
+	// GET /audit/records reads; "" when no file is written.
+	AuditLog string
 	// Metrics counts requests for GET /metrics (made by New when nil);
 	// Gauges adds the composition root's own values.
 	Metrics *Metrics

@@ -54,6 +54,8 @@ type App struct {
 	auditWebhook *audit.WebhookSink
 	auditFile    string // the audit file, for GET /audit/records ("" none)
 
+	events eventWiring // webhook subscriptions and delivery (events.go)
+
 	auditFailClosed bool
 	keyRotation     time.Duration // how often the token signing key is replaced
 
@@ -100,7 +102,8 @@ func (a *App) services(tokenLifetime time.Duration) {
 		}),
 		a.countingJob("expire-role-assignments", "removed expired role assignments", func(ctx context.Context, now time.Time) (int, error) {
 			return a.policy.PruneExpired(ctx, now)
-		}))
+		}),
+		a.countingJob("notify-expiring", "recorded near-expiry and expired events", a.notifyExpiring))
 }
 
 // countingJob is a scheduler job that logs how many objects it handled.
@@ -252,6 +255,7 @@ func (a *App) Serve() error {
 func (a *App) Shutdown(ctx context.Context) error {
 	err := a.srv.Shutdown(ctx)
 	a.sched.Stop()
+	a.stopEvents()
 	if a.audit != nil {
 		err = errors.Join(err, a.audit.Close())
 	}

@@ -85,6 +85,7 @@ func NewDev(ctx context.Context, o DevOptions) (*App, *DevInfo, error) {
 	if err := a.setNetwork(o.TrustedProxies, o.Throttle); err != nil {
 		return nil, nil, errors.Join(err, a.ln.Close())
 	}
+	a.startEvents()
 	info := &DevInfo{
 		VaultURL:      "https://dev." + o.DNSSuffix + ":" + a.Port(),
 		CAFile:        bundle.CAFile,

@@ -42,6 +42,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.services(cfg.Identity.TokenLifetime)
+	if err := a.configureEvents(cfg.Events); err != nil {
+		return nil, errors.Join(err, a.store.Close())
+	}
 	a.onOpen = func(ctx context.Context) error { return a.ensureVaults(ctx, cfg.Vaults) }
 	if err := a.setUpTLS(cfg); err != nil {
 		return nil, errors.Join(err, a.store.Close())
@@ -58,6 +61,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err := a.setNetwork(cfg.TrustedProxies, cfg.Throttle); err != nil {
 		return nil, errors.Join(err, a.ln.Close(), a.store.Close())
 	}
+	a.startEvents()
 	return a, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/events/expiry"
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/objects"
 	"github.com/keyhaven/keyhaven/internal/vaults"
@@ -309,6 +310,9 @@ func (s *Service) Restore(ctx context.Context, v *vaults.Vault, blob []byte) (*C
 		if err := s.secrets.Linked().ImportLinked(bt, v, b.Secret); err != nil {
 			return restoreConflict(err, it.Head.Name)
 		}
+		if err := expiry.Index(bt, expiry.Certificates, v.ID, it.Head.Name, it.Version, nil, &it.Rec.Expires); err != nil {
+			return err
+		}
 		return bt.Put(lifetimeIndex(v.ID, strings.ToLower(it.Head.Name)), nil)
 	})
 	if err != nil {
@@ -333,4 +337,31 @@ func restoreConflict(err error, name string) error {
 		return lifecycleErrors.RestoreConflict(name)
 	}
 	return err
+}
+
+// NotifyExpiring records CertificateNearExpiry (lead before expiry) and
+// CertificateExpired events for the current versions of the given vaults'
+// certificates, once each, from the expiry index. A certificate whose
+// policy has an EmailContacts lifetime action gets its near-expiry event
+// from that action (RenewDue) instead.
+func (s *Service) NotifyExpiring(ctx context.Context, now time.Time, lead time.Duration, vs []*vaults.Vault) (int, error) {
+	return expiry.Notify(ctx, s.store, expiry.Certificates, now, lead, vs, func(it *item) expiry.Version {
+		nbf, exp := it.Rec.NotBefore, it.Rec.Expires
+		return expiry.Version{Name: it.Head.Name, Current: it.Version == it.Head.Current, NBF: &nbf, EXP: &exp, SkipNear: emailsContacts(it.Head)}
+	})
+}
+
+// emailsContacts reports whether the certificate's policy has an
+// EmailContacts lifetime action.
+func emailsContacts(h objects.Head) bool {
+	m, err := metaOf(h)
+	if err != nil || m.Policy == nil {
+		return false
+	}
+	for _, a := range m.Policy.LifetimeActions {
+		if a.Action.ActionType == ActionEmail {
+			return true
+		}
+	}
+	return false
 }

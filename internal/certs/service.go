@@ -20,6 +20,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/certs/bundle"
 	"github.com/keyhaven/keyhaven/internal/events"
+	"github.com/keyhaven/keyhaven/internal/events/expiry"
 	"github.com/keyhaven/keyhaven/internal/kcrypto"
 	"github.com/keyhaven/keyhaven/internal/keys"
 	"github.com/keyhaven/keyhaven/internal/kverr"
@@ -61,8 +62,8 @@ type issuance struct {
 }
 
 // put stores a new certificate version with its backing key and secret,
-// the policy, the renewal index entry and a NewVersionCreated event, all
-// in bt.
+// the policy, the renewal and expiry index entries and a
+// NewVersionCreated event, all in bt.
 func (s *Service) put(bt *barrier.Tx, v *vaults.Vault, is *issuance) (*item, error) {
 	if err := s.checkNameFree(bt, v, is.name); err != nil {
 		return nil, err
@@ -83,6 +84,9 @@ func (s *Service) put(bt *barrier.Tx, v *vaults.Vault, is *issuance) (*item, err
 		return nil, err
 	}
 	if err := bt.Put(lifetimeIndex(v.ID, strings.ToLower(it.Head.Name)), nil); err != nil {
+		return nil, err
+	}
+	if err := expiry.Index(bt, expiry.Certificates, v.ID, it.Head.Name, it.Version, nil, &rec.Expires); err != nil {
 		return nil, err
 	}
 	return it, recordEvent(bt, v, it, events.CertificateNewVersionCreated, s.now())

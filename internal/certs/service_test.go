@@ -266,3 +266,68 @@ func TestDaysBeforeExpiryMustFitTheShortestMonth(t *testing.T) {
 		t.Fatal("a trigger as long as the validity was accepted")
 	}
 }
+
+// A certificate version's expiry is indexed when it is stored: the job
+// records CertificateNearExpiry 30 days before (unless the policy's
+// EmailContacts action does) and CertificateExpired, once each, for the
+// current version only; a restored certificate is indexed again.
+func TestCertificateExpiryEvents(t *testing.T) {
+	s, v, b, clock := newTestService(t)
+	ctx := context.Background()
+	email := LifetimeAction{Trigger: Trigger{DaysBeforeExpiry: ptr(30)}, Action: Action{ActionType: ActionEmail}}
+	for name, p := range map[string]*Policy{"plain": ecPolicy(IssuerSelf), "mailed": ecPolicy(IssuerSelf, email)} {
+		if _, err := s.Create(ctx, v, name, CreateParams{Policy: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func() {
+		t.Helper()
+		for i := range 2 {
+			if n, err := s.NotifyExpiring(ctx, clock.Now(), 30*24*time.Hour, []*vaults.Vault{v}); err != nil || (i == 1 && n != 0) {
+				t.Fatalf("NotifyExpiring: %d %v", n, err)
+			}
+		}
+	}
+	count := func(typ, name string) int {
+		n := 0
+		for _, e := range outbox(t, b) {
+			if e.Type == typ && e.Data.ObjectName == name {
+				n++
+			}
+		}
+		return n
+	}
+	run()
+	if count(events.CertificateNearExpiry, "plain") != 0 {
+		t.Fatal("near-expiry a year early")
+	}
+	exp := parsed(t, s, v, "plain").NotAfter
+	clock.advance(exp.Sub(clock.Now()) - 29*24*time.Hour)
+	run()
+	if count(events.CertificateNearExpiry, "plain") != 1 || count(events.CertificateNearExpiry, "mailed") != 0 {
+		t.Fatalf("near-expiry events: plain %d, mailed %d (its EmailContacts action records its own)",
+			count(events.CertificateNearExpiry, "plain"), count(events.CertificateNearExpiry, "mailed"))
+	}
+	blob, err := s.Backup(ctx, v, "plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(30 * 24 * time.Hour)
+	run()
+	if count(events.CertificateExpired, "plain") != 1 || count(events.CertificateExpired, "mailed") != 1 {
+		t.Fatalf("expired events: plain %d, mailed %d", count(events.CertificateExpired, "plain"), count(events.CertificateExpired, "mailed"))
+	}
+	if _, err := s.Delete(ctx, v, "plain"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Purge(ctx, v, "plain"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Restore(ctx, v, blob); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	if count(events.CertificateExpired, "plain") != 2 {
+		t.Fatalf("a restored, expired certificate: %d expired events, want 2", count(events.CertificateExpired, "plain"))
+	}
+}

@@ -81,7 +81,7 @@ func newRootCmd(s streams) *cobra.Command {
 	root.SetErr(s.err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServerCmd(s), newSecretCmd(s), newKeyCmd(s), newCertCmd(s), newOperatorCmd(s), newAppCmd(s), newRoleCmd(s), newAuditCmd(s), newAgentCmd(s), newBenchCmd(s), newBenchBaselineCmd(s), newUserCmd(s), newGroupCmd(s), newIdentityCmd(s), newVaultCmd(s))
-	root.AddCommand(newLoginCmd(s), newLogoutCmd(s), newDoctorCmd(s))
+	root.AddCommand(newLoginCmd(s), newLogoutCmd(s), newDoctorCmd(s), newEventCmd(s))
 	return root
 }
 

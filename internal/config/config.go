@@ -38,6 +38,7 @@ type Config struct {
 	Log             LogConfig      `yaml:"log"`
 	Audit           AuditConfig    `yaml:"audit"`
 	Throttle        ThrottleConfig `yaml:"throttle"`
+	Events          EventsConfig   `yaml:"events"`
 	ShutdownTimeout time.Duration  `yaml:"shutdownTimeout" desc:"How long a graceful shutdown waits for requests in flight."`
 	Vaults          []VaultConfig  `yaml:"vaults" flag:"vault" desc:"Vaults the server makes sure exist at start. The environment variable takes comma-separated names and the flag may be repeated; vaults named that way get the default settings and replace the file's list."`
 
@@ -122,6 +123,13 @@ type ThrottleConfig struct {
 	Burst                      time.Duration `yaml:"burst" desc:"How much unused allowance a limit keeps, as time at its rate: an idle vault or principal may send rate × burst requests at once. The default matches the 10-second windows Azure counts in. Positive, at most 1h."`
 }
 
+// EventsConfig configures event delivery to webhook subscriptions and the
+// near-expiry and expired events the scheduler records.
+type EventsConfig struct {
+	NearExpiryLeadTime time.Duration `yaml:"nearExpiryLeadTime" desc:"How long before a secret's, key's or certificate's expiry (exp) its SecretNearExpiry, KeyNearExpiry or CertificateNearExpiry event is recorded, once per version; Azure uses 30 days. A key rotation policy's Notify action and a certificate policy's EmailContacts action take precedence for their objects. From 1m to 8760h."`
+	CAFile             string        `yaml:"caFile" desc:"PEM file of extra CA certificates that webhook endpoints' TLS certificates may chain to (beside the system's), for receivers with a private CA. Empty trusts the system's CAs only."`
+}
+
 // VaultConfig is a vault the server makes sure exists at start.
 type VaultConfig struct {
 	Name                    string `yaml:"name" desc:"Vault name: 3-24 letters, digits and single hyphens, starting with a letter, ending with a letter or digit; unique regardless of case."`
@@ -151,6 +159,7 @@ func Default() Config {
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Audit:           AuditConfig{MaxSizeMB: 100, Fsync: "interval"},
 		Throttle:        ThrottleConfig{VaultRequestsPerSecond: 200_000, PrincipalRequestsPerSecond: 200_000, Burst: 10 * time.Second},
+		Events:          EventsConfig{NearExpiryLeadTime: 30 * 24 * time.Hour},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }

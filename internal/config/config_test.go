@@ -65,6 +65,7 @@ func TestDefaults(t *testing.T) {
 		{name: "vaults", got: len(d.Vaults), want: 0},
 		{name: "trustedProxies", got: len(d.TrustedProxies), want: 0},
 		{name: "throttle", got: d.Throttle, want: ThrottleConfig{VaultRequestsPerSecond: 200_000, PrincipalRequestsPerSecond: 200_000, Burst: 10 * time.Second}},
+		{name: "events", got: d.Events, want: EventsConfig{NearExpiryLeadTime: 30 * 24 * time.Hour}},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -105,6 +106,9 @@ throttle:
   vaultRequestsPerSecond: 400
   principalRequestsPerSecond: 0
   burst: 10s
+events:
+  nearExpiryLeadTime: 168h
+  caFile: /etc/kh/webhook-ca.pem
 vaults:
   - name: payments
     softDeleteRetentionDays: 30
@@ -127,6 +131,7 @@ func TestLoadFile(t *testing.T) {
 		ShutdownTimeout: 45 * time.Second,
 		TrustedProxies:  []string{"10.0.0.0/8", "2001:db8::1"},
 		Throttle:        ThrottleConfig{VaultRequestsPerSecond: 400, PrincipalRequestsPerSecond: 0, Burst: 10 * time.Second},
+		Events:          EventsConfig{NearExpiryLeadTime: 7 * 24 * time.Hour, CAFile: "/etc/kh/webhook-ca.pem"},
 		Vaults: []VaultConfig{
 			{Name: "payments", SoftDeleteRetentionDays: 30, PurgeProtection: true},
 			{Name: "ci-tests", SoftDeleteRetentionDays: 90},
@@ -198,6 +203,10 @@ func TestLoadPrecedence(t *testing.T) {
 			args: []string{"--throttle-burst", "2s", "--throttle-principal-requests-per-second", "0"},
 			pick: func(c Config) any { return c.Throttle },
 			want: ThrottleConfig{VaultRequestsPerSecond: 5, PrincipalRequestsPerSecond: 0, Burst: 2 * time.Second}},
+		{name: "events lead time from env, CA file from flag", env: []string{"KEYHAVEN_EVENTS_NEAR_EXPIRY_LEAD_TIME=240h"},
+			args: []string{"--events-ca-file", "/etc/ca.pem"},
+			pick: func(c Config) any { return c.Events },
+			want: EventsConfig{NearExpiryLeadTime: 240 * time.Hour, CAFile: "/etc/ca.pem"}},
 		{name: "empty file is no settings", file: "# nothing\n",
 			pick: func(c Config) any { return c.Listen }, want: "127.0.0.1:8443"},
 	}
@@ -311,6 +320,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		Vaults:          []VaultConfig{{Name: "a", SoftDeleteRetentionDays: 90}, {Name: "Dup", SoftDeleteRetentionDays: 3}, {Name: "dup", SoftDeleteRetentionDays: 90}},
 		TrustedProxies:  []string{"10.0.0.1", "proxy.example", "10.0.0.0/33"},
 		Throttle:        ThrottleConfig{VaultRequestsPerSecond: -1, PrincipalRequestsPerSecond: 2_000_000_000},
+		Events:          EventsConfig{NearExpiryLeadTime: 9000 * time.Hour},
 	}
 	want := []string{
 		`storage.backend (KEYHAVEN_STORAGE_BACKEND, --storage-backend): must be "bolt" or "memory", got "foo"`,
@@ -335,6 +345,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		`throttle.vaultRequestsPerSecond (KEYHAVEN_THROTTLE_VAULT_REQUESTS_PER_SECOND, --throttle-vault-requests-per-second): must be between 0 (unlimited) and 1000000000, got -1`,
 		`throttle.principalRequestsPerSecond (KEYHAVEN_THROTTLE_PRINCIPAL_REQUESTS_PER_SECOND, --throttle-principal-requests-per-second): must be between 0 (unlimited) and 1000000000, got 2000000000`,
 		`throttle.burst (KEYHAVEN_THROTTLE_BURST, --throttle-burst): must be positive and at most 1h, got 0s`,
+		`events.nearExpiryLeadTime (KEYHAVEN_EVENTS_NEAR_EXPIRY_LEAD_TIME, --events-near-expiry-lead-time): must be between 1m and 8760h, got 9000h0m0s`,
 	}
 	err := c.Validate()
 	if err == nil {
@@ -466,6 +477,7 @@ func TestNames(t *testing.T) {
 		{path: "trustedProxies", env: "KEYHAVEN_TRUSTED_PROXIES", flag: "trusted-proxies"},
 		{path: "throttle.vaultRequestsPerSecond", env: "KEYHAVEN_THROTTLE_VAULT_REQUESTS_PER_SECOND", flag: "throttle-vault-requests-per-second"},
 		{path: "throttle.burst", env: "KEYHAVEN_THROTTLE_BURST", flag: "throttle-burst"},
+		{path: "events.nearExpiryLeadTime", env: "KEYHAVEN_EVENTS_NEAR_EXPIRY_LEAD_TIME", flag: "events-near-expiry-lead-time"},
 	}
 	for _, tt := range tests {
 		s := lookup(tt.path)

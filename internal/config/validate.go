@@ -41,6 +41,9 @@ func (c *Config) Validate() error {
 	p.checkVaults(c.Vaults)
 	p.checkTrustedProxies(c.TrustedProxies)
 	p.checkThrottle(c.Throttle)
+	if d := c.Events.NearExpiryLeadTime; d < time.Minute || d > 365*24*time.Hour {
+		p.addf(label("events.nearExpiryLeadTime"), "must be between 1m and 8760h, got %v", d)
+	}
 	if c.Audit.MaxSizeMB < 0 {
 		p.addf(label("audit.maxSizeMB"), "must not be negative, got %d", c.Audit.MaxSizeMB)
 	}

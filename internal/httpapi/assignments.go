@@ -32,7 +32,7 @@ const msAuth = "Microsoft.Authorization/"
 // assignmentRoutes manage role definitions (read) and assignments at the
 // server, vault or single-object scope.
 func assignmentRoutes() []route {
-	return []route{
+	return append([]route{
 		{method: "GET", pattern: "/authorization/roleDefinitions", op: "ListRoleDefinitions", action: msAuth + "roleDefinitions/read", handle: (*Server).listRoleDefinitions},
 		{method: "POST", pattern: "/authorization/roleDefinitions", op: "CreateRoleDefinition", action: msAuth + "roleDefinitions/write", body: 64 << 10, handle: (*Server).createRoleDefinition},
 		{method: "DELETE", pattern: "/authorization/roleDefinitions/{id}", op: "DeleteRoleDefinition", action: msAuth + "roleDefinitions/delete", handle: (*Server).deleteRoleDefinition},
@@ -40,7 +40,7 @@ func assignmentRoutes() []route {
 		{method: "GET", pattern: "/authorization/roleAssignments", op: "ListRoleAssignments", action: msAuth + "roleAssignments/read", handle: (*Server).listRoleAssignments},
 		{method: "POST", pattern: "/authorization/roleAssignments", op: "CreateRoleAssignment", action: msAuth + "roleAssignments/write", body: 16 << 10, handle: (*Server).createRoleAssignment},
 		{method: "DELETE", pattern: "/authorization/roleAssignments/{id}", op: "DeleteRoleAssignment", action: msAuth + "roleAssignments/delete", handle: (*Server).deleteRoleAssignment},
-	}
+	}, eventSubscriptionRoutes()...)
 }
 
 type roleJSON struct {

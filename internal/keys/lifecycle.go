@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/events/expiry"
 	"github.com/keyhaven/keyhaven/internal/objects"
 	"github.com/keyhaven/keyhaven/internal/vaults"
 )
@@ -70,19 +71,58 @@ func (s *Service) Backup(ctx context.Context, v *vaults.Vault, name string) ([]b
 // Restore recreates a backed-up key with its version ids.
 // The scheduler learns of a restored key's rotation policy again.
 func (s *Service) Restore(ctx context.Context, v *vaults.Vault, blob []byte) (*Key, error) {
-	it, err := s.store.Restore(ctx, v, blob)
+	var snap objects.Snapshot
+	if err := s.store.OpenBackup(backupPurpose, blob, &snap); err != nil {
+		return nil, err
+	}
+	var it *item
+	err := s.store.Update(ctx, v, func(tx *objects.Tx[record]) error {
+		var err error
+		if it, err = tx.Import(&snap); err != nil {
+			return err
+		}
+		if m, err := metaOf(it.Head); err == nil && m.Policy != nil {
+			if err := tx.Barrier().Put(rotationIndex(v.ID, strings.ToLower(it.Head.Name)), nil); err != nil {
+				return err
+			}
+		}
+		return expiry.Index(tx.Barrier(), expiry.Keys, v.ID, it.Head.Name, it.Version, nil, it.Rec.Expires)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if m, err := metaOf(it.Head); err == nil && m.Policy != nil {
-		err := s.store.Update(ctx, v, func(tx *objects.Tx[record]) error {
-			return tx.Barrier().Put(rotationIndex(v.ID, strings.ToLower(it.Head.Name)), nil)
-		})
-		if err != nil {
-			return nil, err
+	return keyOf(it)
+}
+
+// backupPurpose is the barrier key purpose of key backups (objects.Store
+// seals a collection's backups under "keyhaven/backup/{collection}/v1").
+const backupPurpose = "keyhaven/backup/keys/v1"
+
+// NotifyExpiring records KeyNearExpiry (lead before expiry) and KeyExpired
+// events for the current versions of the given vaults' keys, once each,
+// from the expiry index. A key whose rotation policy has a Notify action
+// gets its near-expiry event from the policy (RotateDue) instead.
+// Certificates' backing keys are not indexed: their certificate's events
+// cover them.
+func (s *Service) NotifyExpiring(ctx context.Context, now time.Time, lead time.Duration, vs []*vaults.Vault) (int, error) {
+	return expiry.Notify(ctx, s.store, expiry.Keys, now, lead, vs, func(it *item) expiry.Version {
+		return expiry.Version{Name: it.Head.Name, Current: it.Version == it.Head.Current, NBF: it.Rec.NotBefore, EXP: it.Rec.Expires,
+			SkipNear: hasNotify(it.Head)}
+	})
+}
+
+// hasNotify reports whether the key's rotation policy has a Notify action.
+func hasNotify(h objects.Head) bool {
+	p, err := policyOf(h)
+	if err != nil || p == nil {
+		return false
+	}
+	for _, a := range p.LifetimeActions {
+		if strings.EqualFold(a.Action.Type, "Notify") {
+			return true
 		}
 	}
-	return keyOf(it)
+	return false
 }
 
 func keyItem(it *item) (Key, error) {

@@ -240,7 +240,7 @@ func (s *Service) applyPolicy(ctx context.Context, v *vaults.Vault, lname string
 			return err
 		}
 		if due(m.Policy, "Rotate", &cur.Rec, now) {
-			next, err := s.rotate(tx, cur)
+			next, err := s.rotate(tx, v, cur)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/events"
+	"github.com/keyhaven/keyhaven/internal/events/expiry"
 	"github.com/keyhaven/keyhaven/internal/jsonx"
 	"github.com/keyhaven/keyhaven/internal/kcrypto"
 	"github.com/keyhaven/keyhaven/internal/kverr"
@@ -123,7 +124,23 @@ func (s *Service) Create(ctx context.Context, v *vaults.Vault, name string, p Cr
 	if err != nil {
 		return nil, err
 	}
-	it, err := s.store.Add(ctx, v, name, objects.NewVersion(), *rec)
+	return s.add(ctx, v, name, rec)
+}
+
+// add stores rec as the new current version of name with its expiry index
+// entry and a KeyNewVersionCreated event, in one transaction.
+func (s *Service) add(ctx context.Context, v *vaults.Vault, name string, rec *record) (*Key, error) {
+	var it *item
+	err := s.store.Update(ctx, v, func(tx *objects.Tx[record]) error {
+		var err error
+		if it, err = tx.Add(name, objects.NewVersion(), *rec); err != nil {
+			return err
+		}
+		if err := expiry.Index(tx.Barrier(), expiry.Keys, v.ID, it.Head.Name, it.Version, nil, rec.Expires); err != nil {
+			return err
+		}
+		return recordEvent(tx.Barrier(), v, it, events.KeyNewVersionCreated, s.now())
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -222,11 +239,7 @@ func (s *Service) Import(ctx context.Context, v *vaults.Vault, name string, p Im
 	if err != nil {
 		return nil, err
 	}
-	it, err := s.store.Add(ctx, v, name, objects.NewVersion(), *rec)
-	if err != nil {
-		return nil, err
-	}
-	return keyOf(it)
+	return s.add(ctx, v, name, rec)
 }
 
 // Get returns a key version's public parts ("" is the current version).
@@ -247,7 +260,7 @@ func (s *Service) Update(ctx context.Context, v *vaults.Vault, name, version str
 	if err != nil {
 		return nil, err
 	}
-	it, err := s.store.Modify(ctx, v, name, version, func(it *item) error {
+	it, err := s.modify(ctx, v, name, version, func(it *item) error {
 		if it.Rec.Managed {
 			return kverr.Forbiddenf("The key %s is managed by a certificate; update the certificate instead.", name)
 		}
@@ -283,7 +296,7 @@ func (s *Service) Rotate(ctx context.Context, v *vaults.Vault, name string) (*Ke
 		if cur.Head.Managed {
 			return managedKey("rotate")
 		}
-		if out, err = s.rotate(tx, cur); err != nil {
+		if out, err = s.rotate(tx, v, cur); err != nil {
 			return err
 		}
 		return recordEvent(tx.Barrier(), v, out, events.KeyNewVersionCreated, s.now())
@@ -294,8 +307,8 @@ func (s *Service) Rotate(ctx context.Context, v *vaults.Vault, name string) (*Ke
 	return keyOf(out)
 }
 
-// rotate adds the new version inside tx.
-func (s *Service) rotate(tx *objects.Tx[record], cur *item) (*item, error) {
+// rotate adds the new version inside tx, with its expiry index entry.
+func (s *Service) rotate(tx *objects.Tx[record], v *vaults.Vault, cur *item) (*item, error) {
 	old, err := kcrypto.UnmarshalPrivate(cur.Rec.Material)
 	if err != nil {
 		return nil, err
@@ -320,7 +333,43 @@ func (s *Service) rotate(tx *objects.Tx[record], cur *item) (*item, error) {
 		exp := d.addTo(time.Unix(rec.Created, 0).UTC()).Unix()
 		rec.Expires = &exp
 	}
-	return tx.Add(cur.Head.Name, objects.NewVersion(), *rec)
+	next, err := tx.Add(cur.Head.Name, objects.NewVersion(), *rec)
+	if err != nil {
+		return nil, err
+	}
+	return next, expiry.Index(tx.Barrier(), expiry.Keys, v.ID, next.Head.Name, next.Version, nil, rec.Expires)
+}
+
+// modify is objects.Store.Modify that also moves the version's entry in
+// the expiry index, in the same transaction.
+func (s *Service) modify(ctx context.Context, v *vaults.Vault, name, version string, fn func(*item) error) (*item, error) {
+	var it *item
+	err := s.store.Update(ctx, v, func(tx *objects.Tx[record]) error {
+		var err error
+		if it, err = tx.Get(name, version); err != nil {
+			return err
+		}
+		if it.Head.Managed {
+			return lifecycleErrors.Managed("update")
+		}
+		old := copyInt(it.Rec.Expires)
+		if err := fn(it); err != nil {
+			return err
+		}
+		if err := tx.Put(it); err != nil {
+			return err
+		}
+		return expiry.Index(tx.Barrier(), expiry.Keys, v.ID, it.Head.Name, it.Version, old, it.Rec.Expires)
+	})
+	return it, err
+}
+
+func copyInt(p *int64) *int64 {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }
 
 func validateCommon(tags map[string]string, a AttributesUpdate) error {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/events"
+	"github.com/keyhaven/keyhaven/internal/events/expiry"
 	"github.com/keyhaven/keyhaven/internal/jsonx"
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/objects"
@@ -115,7 +117,19 @@ func (s *Service) Set(ctx context.Context, v *vaults.Vault, name string, p SetPa
 		rec.ContentType = *p.ContentType
 	}
 	applyAttributes(&rec, p.Attributes)
-	it, err := s.store.Add(ctx, v, name, objects.NewVersion(), rec)
+	var it *item
+	err := s.store.Update(ctx, v, func(t *objects.Tx[record]) error {
+		var err error
+		if it, err = t.Add(name, objects.NewVersion(), rec); err != nil {
+			return err
+		}
+		if err := expiry.Index(t.Barrier(), expiry.Secrets, v.ID, it.Head.Name, it.Version, nil, rec.Expires); err != nil {
+			return err
+		}
+		return events.Record(t.Barrier(), events.Event{ID: objects.NewVersion(), Type: events.SecretNewVersionCreated, Time: s.now().UTC(),
+			VaultID: v.ID, VaultName: v.Name, Data: events.Data{ObjectType: "Secret", ObjectName: it.Head.Name, Version: it.Version,
+				NBF: rec.NotBefore, EXP: rec.Expires}})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +155,7 @@ func (s *Service) Update(ctx context.Context, v *vaults.Vault, name, version str
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	it, err := s.store.Modify(ctx, v, name, version, func(it *item) error {
+	it, err := s.modify(ctx, v, name, version, func(it *item) error {
 		rec := &it.Rec
 		if p.ContentType != nil {
 			rec.ContentType = *p.ContentType
@@ -221,11 +235,60 @@ func (s *Service) Backup(ctx context.Context, v *vaults.Vault, name string) ([]b
 
 // Restore recreates a backed-up secret with its version ids.
 func (s *Service) Restore(ctx context.Context, v *vaults.Vault, blob []byte) (*Secret, error) {
-	it, err := s.store.Restore(ctx, v, blob)
+	var snap objects.Snapshot
+	if err := s.store.OpenBackup(backupPurpose, blob, &snap); err != nil {
+		return nil, err
+	}
+	var it *item
+	err := s.store.Update(ctx, v, func(t *objects.Tx[record]) error {
+		var err error
+		if it, err = t.Import(&snap); err != nil {
+			return err
+		}
+		return expiry.Index(t.Barrier(), expiry.Secrets, v.ID, it.Head.Name, it.Version, nil, it.Rec.Expires)
+	})
 	if err != nil {
 		return nil, err
 	}
 	return secretOf(it, false), nil
+}
+
+// backupPurpose is the barrier key purpose of secret backups (objects.Store
+// seals a collection's backups under "keyhaven/backup/{collection}/v1").
+const backupPurpose = "keyhaven/backup/secrets/v1"
+
+// modify is objects.Store.Modify that also moves the version's entry in
+// the expiry index, in the same transaction.
+func (s *Service) modify(ctx context.Context, v *vaults.Vault, name, version string, fn func(*item) error) (*item, error) {
+	var it *item
+	err := s.store.Update(ctx, v, func(t *objects.Tx[record]) error {
+		var err error
+		if it, err = t.Get(name, version); err != nil {
+			return err
+		}
+		if it.Head.Managed {
+			return lifecycleErrors.Managed("update")
+		}
+		old := copyInt(it.Rec.Expires)
+		if err := fn(it); err != nil {
+			return err
+		}
+		if err := t.Put(it); err != nil {
+			return err
+		}
+		return expiry.Index(t.Barrier(), expiry.Secrets, v.ID, it.Head.Name, it.Version, old, it.Rec.Expires)
+	})
+	return it, err
+}
+
+// NotifyExpiring records SecretNearExpiry (lead before expiry) and
+// SecretExpired events for the current versions of the given vaults'
+// secrets, once each, from the expiry index. Certificates' backing secrets
+// are not indexed: their certificate's events cover them.
+func (s *Service) NotifyExpiring(ctx context.Context, now time.Time, lead time.Duration, vs []*vaults.Vault) (int, error) {
+	return expiry.Notify(ctx, s.store, expiry.Secrets, now, lead, vs, func(it *item) expiry.Version {
+		return expiry.Version{Name: it.Head.Name, Current: it.Version == it.Head.Current, NBF: it.Rec.NotBefore, EXP: it.Rec.Expires}
+	})
 }
 
 func applyAttributes(rec *record, a AttributesUpdate) {
@@ -271,4 +334,12 @@ func mapPage[T any](p objects.Page[item], err error, f func(*item) T) (Page[T], 
 		out.Items = append(out.Items, f(&p.Items[i]))
 	}
 	return out, err
+}
+
+func copyInt(p *int64) *int64 {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }

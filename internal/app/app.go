@@ -54,7 +54,8 @@ type App struct {
 	auditWebhook *audit.WebhookSink
 	auditFile    string // the audit file, for GET /audit/records ("" none)
 
-	events eventWiring // webhook subscriptions and delivery (events.go)
+	events eventWiring    // webhook subscriptions and delivery (events.go)
+	alerts *alertRecorder // security alerts into the outbox (alerts.go); nil when off
 
 	auditFailClosed bool
 	keyRotation     time.Duration // how often the token signing key is replaced
@@ -166,7 +167,9 @@ func (a *App) handler() http.Handler {
 	if a.audit != nil {
 		d.Audit, d.AuditFailClosed, d.AuditLog = a.audit, a.auditFailClosed, a.auditFile
 		d.Gauges = func() map[string]float64 {
-			g := map[string]float64{"keyhaven_audit_dropped_records": float64(a.audit.Dropped())}
+			batches, spent := a.audit.WriteStats()
+			g := map[string]float64{"keyhaven_audit_dropped_records": float64(a.audit.Dropped()),
+				"keyhaven_audit_write_batches_total": float64(batches), "keyhaven_audit_write_seconds_total": spent.Seconds()}
 			if a.auditWebhook != nil {
 				g["keyhaven_audit_webhook_sent_lines"] = float64(a.auditWebhook.Sent())
 				g["keyhaven_audit_webhook_dropped_lines"] = float64(a.auditWebhook.Dropped())
@@ -255,6 +258,7 @@ func (a *App) Serve() error {
 func (a *App) Shutdown(ctx context.Context) error {
 	err := a.srv.Shutdown(ctx)
 	a.sched.Stop()
+	a.stopAlerts()
 	a.stopEvents()
 	if a.audit != nil {
 		err = errors.Join(err, a.audit.Close())

@@ -86,6 +86,7 @@ func NewDev(ctx context.Context, o DevOptions) (*App, *DevInfo, error) {
 		return nil, nil, errors.Join(err, a.ln.Close())
 	}
 	a.startEvents()
+	a.startAlerts(config.Default().Alerts)
 	info := &DevInfo{
 		VaultURL:      "https://dev." + o.DNSSuffix + ":" + a.Port(),
 		CAFile:        bundle.CAFile,

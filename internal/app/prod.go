@@ -62,6 +62,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, errors.Join(err, a.ln.Close(), a.store.Close())
 	}
 	a.startEvents()
+	a.startAlerts(cfg.Alerts)
 	return a, nil
 }
 

@@ -51,6 +51,16 @@ type Logger struct {
 	lastErr atomic.Pointer[error]
 	closeMu sync.RWMutex
 	closed  bool
+
+	writes     atomic.Uint64 // batches written to the sinks
+	writeNanos atomic.Uint64 // time spent writing them
+}
+
+// WriteStats returns how many batches of records were written to the
+// sinks and the total time it took (the write latency the /metrics
+// endpoint exports).
+func (l *Logger) WriteStats() (batches uint64, total time.Duration) {
+	return l.writes.Load(), time.Duration(l.writeNanos.Load())
 }
 
 type entry struct {
@@ -227,6 +237,11 @@ func (l *Logger) write(batch []entry) {
 }
 
 func (l *Logger) writeChains(records [][]byte) error {
+	start := time.Now()
+	defer func() {
+		l.writes.Add(1)
+		l.writeNanos.Add(uint64(time.Since(start)))
+	}()
 	var errs []error
 	for _, c := range l.chains {
 		if err := c.write(records, !l.opts.FailClosed); err != nil {

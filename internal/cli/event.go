@@ -19,7 +19,8 @@ func newEventCmd(s streams) *cobra.Command {
 	serverURL := new(string)
 	cmd := newMgmtGroup("event", "Manage webhook subscriptions to vault events (like az eventgrid event-subscription)",
 		"Subscribe webhooks to a vault's events (Microsoft.KeyVault.SecretNewVersionCreated, ...NearExpiry,\n"+
-			"...Expired and their Key and Certificate twins, VaultAccessPolicyChanged), delivered in Event Grid's\n"+
+			"...Expired and their Key and Certificate twins, VaultAccessPolicyChanged, and Keyhaven.SecurityAlert),\n"+
+			"delivered in Event Grid's\n"+
 			"schema or as CloudEvents 1.0 with Event Grid's retries, and read the events a subscription gave up on.\n"+
 			"Creating a subscription runs the endpoint's validation handshake first (the Event Grid validation\n"+
 			"event, or the CloudEvents OPTIONS request); an endpoint that fails it is refused.\n\n"+mgmtLong, serverURL)

@@ -39,6 +39,7 @@ type Config struct {
 	Audit           AuditConfig    `yaml:"audit"`
 	Throttle        ThrottleConfig `yaml:"throttle"`
 	Events          EventsConfig   `yaml:"events"`
+	Alerts          AlertsConfig   `yaml:"alerts"`
 	ShutdownTimeout time.Duration  `yaml:"shutdownTimeout" desc:"How long a graceful shutdown waits for requests in flight."`
 	Vaults          []VaultConfig  `yaml:"vaults" flag:"vault" desc:"Vaults the server makes sure exist at start. The environment variable takes comma-separated names and the flag may be repeated; vaults named that way get the default settings and replace the file's list."`
 
@@ -130,6 +131,14 @@ type EventsConfig struct {
 	CAFile             string        `yaml:"caFile" desc:"PEM file of extra CA certificates that webhook endpoints' TLS certificates may chain to (beside the system's), for receivers with a private CA. Empty trusts the system's CAs only."`
 }
 
+// AlertsConfig configures the security alerts evaluated on the audit
+// stream and recorded as Keyhaven.SecurityAlert events.
+type AlertsConfig struct {
+	Enabled              bool          `yaml:"enabled" desc:"Evaluate security rules (failed-reads, purge-or-backup, settings-change, new-address) on every audit record and record each match as a Keyhaven.SecurityAlert event for event subscriptions. Needs an audit sink (audit.file or audit.stdout)."`
+	FailedReadsThreshold int           `yaml:"failedReadsThreshold" desc:"Failed data-plane reads (HTTP 401, 403 or 404) by one caller (object id, else IP address) within alerts.failedReadsWindow that raise a failed-reads alert, at most once per caller per window. From 1 to 1000."`
+	FailedReadsWindow    time.Duration `yaml:"failedReadsWindow" desc:"Sliding window of the failed-reads rule. From 1s to 24h."`
+}
+
 // VaultConfig is a vault the server makes sure exists at start.
 type VaultConfig struct {
 	Name                    string `yaml:"name" desc:"Vault name: 3-24 letters, digits and single hyphens, starting with a letter, ending with a letter or digit; unique regardless of case."`
@@ -160,6 +169,7 @@ func Default() Config {
 		Audit:           AuditConfig{MaxSizeMB: 100, Fsync: "interval"},
 		Throttle:        ThrottleConfig{VaultRequestsPerSecond: 200_000, PrincipalRequestsPerSecond: 200_000, Burst: 10 * time.Second},
 		Events:          EventsConfig{NearExpiryLeadTime: 30 * 24 * time.Hour},
+		Alerts:          AlertsConfig{Enabled: true, FailedReadsThreshold: 20, FailedReadsWindow: 5 * time.Minute},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }

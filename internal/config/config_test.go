@@ -66,6 +66,7 @@ func TestDefaults(t *testing.T) {
 		{name: "trustedProxies", got: len(d.TrustedProxies), want: 0},
 		{name: "throttle", got: d.Throttle, want: ThrottleConfig{VaultRequestsPerSecond: 200_000, PrincipalRequestsPerSecond: 200_000, Burst: 10 * time.Second}},
 		{name: "events", got: d.Events, want: EventsConfig{NearExpiryLeadTime: 30 * 24 * time.Hour}},
+		{name: "alerts", got: d.Alerts, want: AlertsConfig{Enabled: true, FailedReadsThreshold: 20, FailedReadsWindow: 5 * time.Minute}},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -109,6 +110,10 @@ throttle:
 events:
   nearExpiryLeadTime: 168h
   caFile: /etc/kh/webhook-ca.pem
+alerts:
+  enabled: false
+  failedReadsThreshold: 50
+  failedReadsWindow: 10m
 vaults:
   - name: payments
     softDeleteRetentionDays: 30
@@ -132,6 +137,7 @@ func TestLoadFile(t *testing.T) {
 		TrustedProxies:  []string{"10.0.0.0/8", "2001:db8::1"},
 		Throttle:        ThrottleConfig{VaultRequestsPerSecond: 400, PrincipalRequestsPerSecond: 0, Burst: 10 * time.Second},
 		Events:          EventsConfig{NearExpiryLeadTime: 7 * 24 * time.Hour, CAFile: "/etc/kh/webhook-ca.pem"},
+		Alerts:          AlertsConfig{Enabled: false, FailedReadsThreshold: 50, FailedReadsWindow: 10 * time.Minute},
 		Vaults: []VaultConfig{
 			{Name: "payments", SoftDeleteRetentionDays: 30, PurgeProtection: true},
 			{Name: "ci-tests", SoftDeleteRetentionDays: 90},
@@ -207,6 +213,10 @@ func TestLoadPrecedence(t *testing.T) {
 			args: []string{"--events-ca-file", "/etc/ca.pem"},
 			pick: func(c Config) any { return c.Events },
 			want: EventsConfig{NearExpiryLeadTime: 240 * time.Hour, CAFile: "/etc/ca.pem"}},
+		{name: "alerts off from env, threshold from flag", env: []string{"KEYHAVEN_ALERTS_ENABLED=false"},
+			args: []string{"--alerts-failed-reads-threshold", "7"},
+			pick: func(c Config) any { return c.Alerts },
+			want: AlertsConfig{Enabled: false, FailedReadsThreshold: 7, FailedReadsWindow: 5 * time.Minute}},
 		{name: "empty file is no settings", file: "# nothing\n",
 			pick: func(c Config) any { return c.Listen }, want: "127.0.0.1:8443"},
 	}
@@ -321,6 +331,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		TrustedProxies:  []string{"10.0.0.1", "proxy.example", "10.0.0.0/33"},
 		Throttle:        ThrottleConfig{VaultRequestsPerSecond: -1, PrincipalRequestsPerSecond: 2_000_000_000},
 		Events:          EventsConfig{NearExpiryLeadTime: 9000 * time.Hour},
+		Alerts:          AlertsConfig{FailedReadsThreshold: 0, FailedReadsWindow: 48 * time.Hour},
 	}
 	want := []string{
 		`storage.backend (KEYHAVEN_STORAGE_BACKEND, --storage-backend): must be "bolt" or "memory", got "foo"`,
@@ -346,6 +357,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		`throttle.principalRequestsPerSecond (KEYHAVEN_THROTTLE_PRINCIPAL_REQUESTS_PER_SECOND, --throttle-principal-requests-per-second): must be between 0 (unlimited) and 1000000000, got 2000000000`,
 		`throttle.burst (KEYHAVEN_THROTTLE_BURST, --throttle-burst): must be positive and at most 1h, got 0s`,
 		`events.nearExpiryLeadTime (KEYHAVEN_EVENTS_NEAR_EXPIRY_LEAD_TIME, --events-near-expiry-lead-time): must be between 1m and 8760h, got 9000h0m0s`,
+		`alerts.failedReadsThreshold (KEYHAVEN_ALERTS_FAILED_READS_THRESHOLD, --alerts-failed-reads-threshold): must be between 1 and 1000, got 0`,
+		`alerts.failedReadsWindow (KEYHAVEN_ALERTS_FAILED_READS_WINDOW, --alerts-failed-reads-window): must be between 1s and 24h, got 48h0m0s`,
 	}
 	err := c.Validate()
 	if err == nil {

@@ -44,6 +44,12 @@ func (c *Config) Validate() error {
 	if d := c.Events.NearExpiryLeadTime; d < time.Minute || d > 365*24*time.Hour {
 		p.addf(label("events.nearExpiryLeadTime"), "must be between 1m and 8760h, got %v", d)
 	}
+	if n := c.Alerts.FailedReadsThreshold; n < 1 || n > 1000 {
+		p.addf(label("alerts.failedReadsThreshold"), "must be between 1 and 1000, got %d", n)
+	}
+	if d := c.Alerts.FailedReadsWindow; d < time.Second || d > 24*time.Hour {
+		p.addf(label("alerts.failedReadsWindow"), "must be between 1s and 24h, got %v", d)
+	}
 	if c.Audit.MaxSizeMB < 0 {
 		p.addf(label("audit.maxSizeMB"), "must not be negative, got %d", c.Audit.MaxSizeMB)
 	}

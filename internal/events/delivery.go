@@ -347,10 +347,20 @@ func (s *Service) load(tx *barrier.Tx, key string, subs []*Subscription, now tim
 		}
 	}
 	if p.open > 0 {
-		p.vault = s.vault(p.ev.VaultID, p.ev.VaultName)
-		p.topic = Topic(SubscriptionID(s.tenant()), p.vault.ResourceGroup, p.vault.Name)
+		p.vault, p.topic = s.eventTopic(&p.ev)
 	}
 	return p, nil
+}
+
+// eventTopic resolves e's vault and topic: the vault's ARM id, or the
+// server's for an event of no vault.
+func (s *Service) eventTopic(e *Event) (VaultRef, string) {
+	sub := SubscriptionID(s.tenant())
+	if e.VaultID == "" {
+		return VaultRef{}, ServerTopic(sub)
+	}
+	v := s.vault(e.VaultID, e.VaultName)
+	return v, Topic(sub, v.ResourceGroup, v.Name)
 }
 
 // deliver makes the pass's attempts: subscriptions in parallel, each one's

@@ -29,6 +29,12 @@ const (
 	// VaultAccessPolicyChanged: a vault's access policies or its
 	// permission model (RBAC on or off) changed.
 	VaultAccessPolicyChanged = "Microsoft.KeyVault.VaultAccessPolicyChanged"
+
+	// SecurityAlert: keyhaven's own type, a security rule matched the
+	// audit stream (see package alerts). An alert with no vault (VaultID
+	// "") concerns the server and goes to every subscription whose filter
+	// names this type.
+	SecurityAlert = "Keyhaven.SecurityAlert"
 )
 
 // Event is one outbox entry. Data follows Event Grid's KeyVault event data
@@ -50,6 +56,22 @@ type Data struct {
 	Version    string `json:"Version"`
 	NBF        *int64 `json:"NBF,omitempty"`
 	EXP        *int64 `json:"EXP,omitempty"`
+	// Alert is the payload of a SecurityAlert event (nil for the others).
+	Alert *Alert `json:"Alert,omitempty"`
+}
+
+// Alert is what a SecurityAlert event tells: which rule matched, who did
+// what from where. It never holds a secret value, token or password.
+type Alert struct {
+	Rule          string `json:"Rule"`
+	Severity      string `json:"Severity"`  // High, Medium or Low
+	Principal     string `json:"Principal"` // object id; "" for an unauthenticated caller
+	AppID         string `json:"AppId"`
+	Address       string `json:"Address"` // the caller's IP address
+	Operation     string `json:"Operation"`
+	Count         int    `json:"Count"`
+	WindowSeconds int64  `json:"WindowSeconds"`
+	Description   string `json:"Description"`
 }
 
 // Prefix is where outbox entries live, ordered by time.

@@ -31,7 +31,7 @@ var Types = []string{
 	CertificateNewVersionCreated, CertificateNearExpiry, CertificateExpired,
 	KeyNewVersionCreated, KeyNearExpiry, KeyExpired,
 	SecretNewVersionCreated, SecretNearExpiry, SecretExpired,
-	VaultAccessPolicyChanged,
+	VaultAccessPolicyChanged, SecurityAlert,
 }
 
 // Subscription is a webhook that receives one vault's events. Endpoint
@@ -69,9 +69,17 @@ func (s *Subscription) ttl() time.Duration { return time.Duration(s.EventTTLMinu
 
 // matches reports whether e goes to s: same vault, a type s filters for,
 // and recorded no earlier than s was created (a subscription gets the
-// events that happen after it exists, as in Event Grid).
+// events that happen after it exists, as in Event Grid). An event of no
+// vault (a server-scope SecurityAlert) goes to every subscription whose
+// filter names its type explicitly.
 func (s *Subscription) matches(e *Event) bool {
-	return e.VaultID == s.VaultID && !s.Created.After(e.Time) && (len(s.EventTypes) == 0 || slices.Contains(s.EventTypes, e.Type))
+	if s.Created.After(e.Time) {
+		return false
+	}
+	if e.VaultID == "" {
+		return slices.Contains(s.EventTypes, e.Type)
+	}
+	return e.VaultID == s.VaultID && (len(s.EventTypes) == 0 || slices.Contains(s.EventTypes, e.Type))
 }
 
 // Spec is a subscription to create or replace.
@@ -119,7 +127,7 @@ func (sp *Spec) validate() error {
 	}
 	for _, t := range sp.EventTypes {
 		if !slices.Contains(Types, t) {
-			return kverr.BadParameterf("includedEventTypes may only name Microsoft.KeyVault event types: %s.", strings.Join(Types, ", "))
+			return kverr.BadParameterf("includedEventTypes may only name these event types: %s.", strings.Join(Types, ", "))
 		}
 	}
 	sp.EventTypes = slices.Compact(slices.Sorted(slices.Values(sp.EventTypes)))

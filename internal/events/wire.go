@@ -65,6 +65,12 @@ func Topic(subscriptionID, resourceGroup, vaultName string) string {
 		"/providers/Microsoft.KeyVault/vaults/" + vaultName
 }
 
+// ServerTopic is the topic of events that concern the server rather than
+// one vault (SecurityAlert events of the authority host).
+func ServerTopic(subscriptionID string) string {
+	return "/subscriptions/" + subscriptionID + "/resourceGroups/keyhaven/providers/Keyhaven/servers/keyhaven"
+}
+
 func uuidString(b []byte) string {
 	h := hex.EncodeToString(b)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
@@ -125,6 +131,21 @@ type keyVaultData struct {
 	EXP        *int64 `json:"EXP"`
 }
 
+// alertData is the data of a Keyhaven.SecurityAlert event: the vault ("" for
+// the server), the rule and what matched it. No secret value or token.
+type alertData struct {
+	VaultName     string `json:"VaultName"`
+	Rule          string `json:"Rule"`
+	Severity      string `json:"Severity"`
+	Principal     string `json:"Principal"`
+	AppID         string `json:"AppId"`
+	Address       string `json:"Address"`
+	Operation     string `json:"Operation"`
+	Count         int    `json:"Count"`
+	WindowSeconds int64  `json:"WindowSeconds"`
+	Description   string `json:"Description"`
+}
+
 type validationData struct {
 	ValidationCode string `json:"validationCode"`
 	ValidationURL  string `json:"validationUrl,omitempty"`
@@ -134,8 +155,13 @@ type validationData struct {
 var collections = map[string]string{"Secret": "secrets", "Key": "keys", "Certificate": "certificates"}
 
 // dataOf builds the data of e; the object's URL is its version's id, as
-// the vault's API shows it (the vault's URL for vault events).
-func dataOf(e *Event, v VaultRef) keyVaultData {
+// the vault's API shows it (the vault's URL for vault events). Alerts have
+// their own shape, alertData.
+func dataOf(e *Event, v VaultRef) any {
+	if a := e.Data.Alert; a != nil {
+		return alertData{VaultName: e.VaultName, Rule: a.Rule, Severity: a.Severity, Principal: a.Principal, AppID: a.AppID,
+			Address: a.Address, Operation: a.Operation, Count: a.Count, WindowSeconds: a.WindowSeconds, Description: a.Description}
+	}
 	id := v.URL
 	if coll, ok := collections[e.Data.ObjectType]; ok {
 		id += "/" + coll + "/" + e.Data.ObjectName
@@ -154,12 +180,15 @@ func wireTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // element is e as one event of schema: what a delivery's body holds (in an
 // array for the Event Grid schema) and what a dead letter keeps.
 func element(schema, topic string, e *Event, v VaultRef) any {
-	data := dataOf(e, v)
+	data, subject := dataOf(e, v), e.Data.ObjectName
+	if e.Data.Alert != nil {
+		subject = e.Data.Alert.Rule
+	}
 	if schema == SchemaCloudEvents {
 		return cloudEvent{SpecVersion: cloudEventsVersion, Type: e.Type, Source: topic, ID: wireID(e.ID), Time: wireTime(e.Time),
-			Subject: e.Data.ObjectName, DataContentType: "application/json", Data: data}
+			Subject: subject, DataContentType: "application/json", Data: data}
 	}
-	return egEvent{ID: wireID(e.ID), Topic: topic, Subject: e.Data.ObjectName, EventType: e.Type, EventTime: wireTime(e.Time),
+	return egEvent{ID: wireID(e.ID), Topic: topic, Subject: subject, EventType: e.Type, EventTime: wireTime(e.Time),
 		Data: data, DataVersion: dataVersion, MetadataVersion: metadataVersion}
 }
 

@@ -63,7 +63,9 @@ func (s *Server) audited(c *call, rec *recorder, serve func() error) {
 	if err != nil {
 		s.renderError(c, err)
 	}
-	logErr := s.Audit.Log(s.auditRecord(c, rec.status, start))
+	ar := s.auditRecord(c, rec.status, start)
+	logErr := s.Audit.Log(ar)
+	s.observe(c, ar)
 	if !rec.hold {
 		return
 	}
@@ -79,6 +81,28 @@ func (s *Server) audited(c *call, rec *recorder, serve func() error) {
 		s.renderError(c, errAuditUnavailable)
 	}
 	rec.release()
+}
+
+// observe hands the request's record to the alert rules, with the vault it
+// concerned: the data-plane request's, or the existing vault a management
+// route changes. The SDKs' challenge probe (no Authorization header, 401)
+// is left out: it is how every authenticated conversation starts.
+func (s *Server) observe(c *call, ar *audit.Record) {
+	if s.Alerts == nil || (ar.Properties.HTTPStatusCode == http.StatusUnauthorized && c.r.Header.Get("Authorization") == "") {
+		return
+	}
+	var id, name string
+	if c.vault != nil {
+		id, name = c.vault.ID, c.vault.Name
+	} else if c.route != nil && len(c.params) > 2 {
+		switch c.route.op {
+		case opVaultPut, opVaultPatch, opVaultDelete, opVaultAccessPolicy:
+			if v, ok := s.Vaults.Lookup(c.param(2)); ok {
+				id, name = v.ID, v.Name
+			}
+		}
+	}
+	s.Alerts.Observe(ar, id, name)
 }
 
 // auditRecord describes the request: who, what, from where, with what

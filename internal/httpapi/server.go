@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/audit"
 	"github.com/keyhaven/keyhaven/internal/authz"
 	"github.com/keyhaven/keyhaven/internal/certs"
 	"github.com/keyhaven/keyhaven/internal/identity"
@@ -67,6 +68,12 @@ type Deps struct {
 	// AuditLog is the audit file (its rotated predecessors beside it) that
 	// GET /audit/records reads; "" when no file is written.
 	AuditLog string
+	// Alerts, when set (with Audit), sees every audited request's record
+	// and the vault it concerned ("" for none). Observe runs on the request
+	// path and must not block.
+	Alerts interface {
+		Observe(rec *audit.Record, vaultID, vaultName string)
+	}
 	// Metrics counts requests for GET /metrics (made by New when nil);
 	// Gauges adds the composition root's own values.
 	Metrics *Metrics

@@ -47,6 +47,7 @@ func TestMetricsCountRequests(t *testing.T) {
 		`keyhaven_request_duration_seconds_bucket{operation="GetSecret",le="+Inf"} `,
 		"keyhaven_sealed 0", "keyhaven_audit_failing 0", "keyhaven_audit_dropped_records 0",
 		"keyhaven_audit_write_batches_total ", "keyhaven_audit_write_seconds_total ",
+		"# TYPE keyhaven_audit_write_batches_total counter", "# TYPE keyhaven_audit_dropped_records gauge",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

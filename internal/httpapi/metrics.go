@@ -79,7 +79,8 @@ func (h *histogram) observe(d time.Duration) {
 	h.count.Add(1)
 }
 
-// Gauges are point-in-time values the composition root supplies.
+// Gauges are the composition root's own values: point-in-time gauges, or
+// counters when their name ends in _total.
 type Gauges func() map[string]float64
 
 // write renders the text exposition format.
@@ -114,7 +115,11 @@ func (m *Metrics) write(w io.Writer, gauges map[string]float64) {
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "# TYPE %s gauge\n%s %s\n", n, n, strconv.FormatFloat(gauges[n], 'g', -1, 64))
+		kind := "gauge"
+		if strings.HasSuffix(n, "_total") { // Prometheus's naming rule: a _total is a counter
+			kind = "counter"
+		}
+		fmt.Fprintf(w, "# TYPE %s %s\n%s %s\n", n, kind, n, strconv.FormatFloat(gauges[n], 'g', -1, 64))
 	}
 }
 

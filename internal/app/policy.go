@@ -122,14 +122,14 @@ func (p *policyStore) Assign(ctx context.Context, principalID, roleID, scope str
 // existing assignment.
 func (p *policyStore) AssignWith(ctx context.Context, a authz.Assignment) (authz.Assignment, error) {
 	a.ID = identity.NewGUID()
-	plain := a.StartsOn.IsZero() && a.ExpiresOn.IsZero() && !a.Eligible
+	plain := a.StartsOn.IsZero() && a.ExpiresOn.IsZero() && !a.Eligible && !a.RequireMFA
 	err := p.modify(ctx, func(list []authz.Assignment) ([]authz.Assignment, error) {
 		if _, ok := p.Policy().Roles[a.RoleID]; !ok {
 			return nil, authz.ErrRoleNotFound
 		}
 		for _, x := range list {
 			if plain && x.PrincipalID == a.PrincipalID && x.RoleID == a.RoleID && x.Scope == a.Scope &&
-				x.StartsOn.IsZero() && x.ExpiresOn.IsZero() && !x.Eligible {
+				x.StartsOn.IsZero() && x.ExpiresOn.IsZero() && !x.Eligible && !x.RequireMFA {
 				a = x // already there: assigning is idempotent
 				return list, nil
 			}
@@ -167,7 +167,7 @@ func (p *policyStore) Activate(ctx context.Context, id string, callerIDs []strin
 		}
 		// The grant goes to the caller (callerIDs[0]), also when the
 		// eligibility is its group's.
-		out = authz.Assignment{ID: identity.NewGUID(), PrincipalID: strings.ToLower(callerIDs[0]), RoleID: e.RoleID, Scope: e.Scope,
+		out = authz.Assignment{ID: identity.NewGUID(), PrincipalID: strings.ToLower(callerIDs[0]), RoleID: e.RoleID, Scope: e.Scope, RequireMFA: e.RequireMFA,
 			StartsOn: now, ExpiresOn: end, ActivatedFrom: e.ID, Justification: justification}
 		return append(list, out), nil
 	})

@@ -49,6 +49,11 @@ type Assignment struct {
 	// eligible assignment.
 	ActivatedFrom string `json:",omitempty"`
 	Justification string `json:",omitempty"`
+	// RequireMFA makes the assignment count for a person only when the
+	// person signed in with a second factor (the token's amr holds "mfa").
+	// Applications and managed identities have no second factor: it does
+	// not apply to them.
+	RequireMFA bool `json:",omitempty"`
 }
 
 // ActiveAt reports whether the assignment grants its role at now: not an
@@ -115,6 +120,9 @@ type Request struct {
 	Management bool
 	// Now is the time of the request, for time-bound assignments.
 	Now time.Time
+	// User and MFA describe the caller: a person, and whether it signed in
+	// with a second factor (for assignments that require one).
+	User, MFA bool
 }
 
 // Decision is the outcome of Decide.
@@ -127,7 +135,8 @@ type Decision struct {
 func (p *Policy) Decide(r Request) Decision {
 	for i := range p.Assignments {
 		a := &p.Assignments[i]
-		if !contains(r.PrincipalIDs, a.PrincipalID) || !scopeCovers(a.Scope, r.Scope) || !a.ActiveAt(r.Now) {
+		if !contains(r.PrincipalIDs, a.PrincipalID) || !scopeCovers(a.Scope, r.Scope) || !a.ActiveAt(r.Now) ||
+			(a.RequireMFA && r.User && !r.MFA) {
 			continue
 		}
 		if p.rolePermits(a.RoleID, r.Action, r.Management) {

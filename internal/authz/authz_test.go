@@ -115,3 +115,18 @@ func TestTimeBoundAndEligibleAssignments(t *testing.T) {
 		}
 	}
 }
+
+func TestAssignmentsRequiringMFA(t *testing.T) {
+	p := &Policy{Roles: BuiltinRoles(), Assignments: []Assignment{
+		{ID: "m", PrincipalID: "a", RoleID: KeyVaultSecretsUser, Scope: "/", RequireMFA: true},
+	}}
+	for _, c := range []struct {
+		user, mfa, want bool
+	}{{user: true, mfa: true, want: true}, {user: true, mfa: false, want: false}, {user: false, want: true}} {
+		got := p.Decide(Request{PrincipalIDs: []string{"a"}, Action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", Scope: "/vaults/v",
+			User: c.user, MFA: c.mfa}).Allowed
+		if got != c.want {
+			t.Errorf("user %v, mfa %v: %v, want %v", c.user, c.mfa, got, c.want)
+		}
+	}
+}

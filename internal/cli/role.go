@@ -87,7 +87,7 @@ func matchesRole(a client.RoleAssignment, role string) bool {
 
 func newRoleAssignmentCreateCmd(s streams, serverURL *string) *cobra.Command {
 	var assignee, role, scope, start, end, principalType string
-	var eligible bool
+	var eligible, requireMFA bool
 	var maxActivation time.Duration
 	var opts client.RoleAssignmentOptions
 	return newMgmtCmd(s, serverURL, mgmtOp{
@@ -101,6 +101,7 @@ func newRoleAssignmentCreateCmd(s streams, serverURL *string) *cobra.Command {
 			cmd.Flags().BoolVar(&eligible, "eligible", false, "make a PIM eligibility: the principal activates it just in time (role assignment activate)")
 			cmd.Flags().DurationVar(&maxActivation, "max-activation", 0, "with --eligible: the longest activation (default 8h, at most 24h)")
 			cmd.Flags().StringVar(&principalType, "assignee-principal-type", "", "External for a principal of a trusted external issuer")
+			cmd.Flags().BoolVar(&requireMFA, "require-mfa", false, "for a person, count the assignment only when the sign-in had a second factor")
 		},
 		prepare: func(*cobra.Command) error {
 			for _, f := range []struct{ name, v string }{{"--assignee", assignee}, {"--role", role}, {"--scope", scope}} {
@@ -124,7 +125,7 @@ func newRoleAssignmentCreateCmd(s streams, serverURL *string) *cobra.Command {
 			if maxActivation != 0 && !eligible {
 				return usageError{errors.New("--max-activation needs --eligible")}
 			}
-			opts.Eligible, opts.MaxActivation, opts.PrincipalType = eligible, maxActivation, principalType
+			opts.Eligible, opts.MaxActivation, opts.PrincipalType, opts.RequireMFA = eligible, maxActivation, principalType, requireMFA
 			return nil
 		},
 		run: func(ctx context.Context, c *client.IdentityClient) (any, error) {
@@ -329,6 +330,9 @@ func roleAssignmentView(a client.RoleAssignment) map[string]any {
 	}
 	if a.ExpiresOn != nil {
 		v["expiresOn"] = a.ExpiresOn
+	}
+	if a.RequireMFA {
+		v["requireMfa"] = true
 	}
 	return v
 }

@@ -514,5 +514,6 @@ func (s *Server) authorizeManagementAt(c *call, action, scope string) error {
 // allowedManagement reports whether the caller may perform a management
 // action at scope.
 func (s *Server) allowedManagement(c *call, action, scope string) bool {
-	return s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: action, Scope: scope, Management: true, Now: s.Now()}).Allowed
+	return s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: action, Scope: scope, Management: true, Now: s.Now(),
+		User: c.principal.User, MFA: c.principal.MFA()}).Allowed
 }

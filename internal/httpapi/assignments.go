@@ -91,12 +91,13 @@ type assignmentJSON struct {
 	MaxActivationMinutes int        `json:"maxActivationMinutes,omitempty"`
 	ActivatedFrom        string     `json:"activatedFrom,omitempty"`
 	Justification        string     `json:"justification,omitempty"`
+	RequireMFA           bool       `json:"requireMfa,omitempty"`
 }
 
 func (s *Server) assignmentJSON(a authz.Assignment) assignmentJSON {
 	out := assignmentJSON{ID: a.ID, PrincipalID: a.PrincipalID, RoleDefinitionID: a.RoleID, RoleName: s.Authz.Policy().Roles[a.RoleID].Name,
 		Scope: a.Scope, Status: a.Status(s.Now()), MaxActivationMinutes: int(a.MaxActivation / time.Minute),
-		ActivatedFrom: a.ActivatedFrom, Justification: a.Justification}
+		ActivatedFrom: a.ActivatedFrom, Justification: a.Justification, RequireMFA: a.RequireMFA}
 	if !a.StartsOn.IsZero() {
 		out.StartsOn = &a.StartsOn
 	}
@@ -141,6 +142,9 @@ func (s *Server) createRoleAssignment(c *call) error {
 		ExpiresOn            *time.Time `json:"expiresOn"`
 		Eligible             bool       `json:"eligible"`
 		MaxActivationMinutes int        `json:"maxActivationMinutes"`
+		// RequireMFA: for a person, the assignment counts only with a
+		// second factor in the sign-in.
+		RequireMFA bool `json:"requireMfa"`
 	}
 	if err := c.decode(&req); err != nil {
 		return err
@@ -164,7 +168,8 @@ func (s *Server) createRoleAssignment(c *call) error {
 	if !exists && req.PrincipalType != "External" {
 		return kverr.New(kverr.BadParameter, "PrincipalNotFound", "Principal "+strings.ToLower(req.PrincipalID)+" does not exist in this server's directory.")
 	}
-	a := authz.Assignment{PrincipalID: strings.ToLower(req.PrincipalID), RoleID: role.ID, Scope: strings.ToLower(req.Scope), Eligible: req.Eligible}
+	a := authz.Assignment{PrincipalID: strings.ToLower(req.PrincipalID), RoleID: role.ID, Scope: strings.ToLower(req.Scope),
+		Eligible: req.Eligible, RequireMFA: req.RequireMFA}
 	if req.StartsOn != nil {
 		a.StartsOn = req.StartsOn.UTC()
 	}

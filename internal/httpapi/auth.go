@@ -109,7 +109,8 @@ func (s *Server) authorize(c *call) error {
 	if c.route.scope == scopeObject {
 		scope += "/" + collectionOf(c.route.pattern) + "/" + strings.ToLower(c.param(0))
 	}
-	d := s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: c.route.action, Scope: scope, Now: s.Now()})
+	d := s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: c.route.action, Scope: scope, Now: s.Now(),
+		User: c.principal.User, MFA: c.principal.MFA()})
 	if d.Allowed {
 		return nil
 	}

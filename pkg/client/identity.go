@@ -93,6 +93,9 @@ type RoleAssignment struct {
 	MaxActivationMinutes int        `json:"maxActivationMinutes,omitempty"`
 	ActivatedFrom        string     `json:"activatedFrom,omitempty"`
 	Justification        string     `json:"justification,omitempty"`
+	// RequireMFA: for a person, the assignment counts only when the sign-in
+	// had a second factor.
+	RequireMFA bool `json:"requireMfa,omitempty"`
 }
 
 // RoleAssignmentOptions make an assignment time-bound or eligible.
@@ -105,6 +108,9 @@ type RoleAssignmentOptions struct {
 	// PrincipalType "External" names a principal of a trusted external
 	// issuer, which the server's directory cannot check.
 	PrincipalType string
+	// RequireMFA makes the assignment count for a person only when the
+	// person signed in with a second factor.
+	RequireMFA bool
 }
 
 // NewIdentityClient returns a client for the server at serverURL
@@ -541,6 +547,9 @@ func (c *IdentityClient) CreateRoleAssignmentWith(ctx context.Context, principal
 	}
 	if o.PrincipalType != "" {
 		body["principalType"] = o.PrincipalType
+	}
+	if o.RequireMFA {
+		body["requireMfa"] = true
 	}
 	err := c.send(ctx, http.MethodPost, c.path("authorization", "roleAssignments"), body, &out)
 	return out, err

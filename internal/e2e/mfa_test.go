@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/identity"
+	"github.com/keyhaven/keyhaven/internal/testenv"
+)
+
+// signInDevice signs a person in through the device-code flow over HTTPS,
+// as keyhaven login --use-device-code and the sign-in page would, and
+// returns the access token.
+func signInDevice(t *testing.T, srv *testenv.Server, upn, password, otp string) string {
+	t.Helper()
+	base := srv.Info.AuthorityHost + "/" + srv.Info.TenantID + "/oauth2/v2.0/"
+	post := func(u string, form url.Values, out any) int {
+		resp, err := srv.Client.PostForm(u, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			_ = json.NewDecoder(resp.Body).Decode(out)
+		}
+		return resp.StatusCode
+	}
+	var dc struct {
+		DeviceCode string `json:"device_code"`
+		UserCode   string `json:"user_code"`
+	}
+	if st := post(base+"devicecode", url.Values{"client_id": {identity.PublicClientID}, "scope": {"https://vault.localhost/.default"}}, &dc); st != 200 {
+		t.Fatalf("devicecode: %d", st)
+	}
+	if st := post(srv.Info.AuthorityHost+"/devicelogin", url.Values{"user_code": {dc.UserCode}, "username": {upn}, "password": {password}, "otp": {otp}}, nil); st != 200 {
+		t.Fatalf("sign-in page: %d", st)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if st := post(base+"token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {identity.PublicClientID},
+		"device_code": {dc.DeviceCode}}, &tok); st != 200 {
+		t.Fatalf("token: %d", st)
+	}
+	return tok.AccessToken
+}
+
+// A role assignment with requireMfa counts for a person only when the
+// sign-in had a second factor; one without it counts either way.
+func TestAssignmentsThatRequireMFA(t *testing.T) {
+	srv := testenv.StartDev(t)
+	adminRaw := newRaw(t, srv)
+	admin := adminRaw.token
+	if rep := adminRaw.do("PUT", "/secrets/payroll?api-version=7.6", `{"value":"p"}`, true); rep.status != 200 {
+		t.Fatal(rep.text)
+	}
+	users := map[string]string{}
+	secrets := map[string]string{}
+	for _, who := range []string{"pwd-only", "with-totp"} {
+		body := `{"userPrincipalName":"` + who + `@example.com","password":"a long enough password","enrollTotp":` + map[bool]string{true: "true", false: "false"}[who == "with-totp"] + `}`
+		code, u := mgmt(t, srv, admin, "POST", "/identity/users", body)
+		if code != 201 {
+			t.Fatalf("user: %d %v", code, u)
+		}
+		users[who] = u["objectId"].(string)
+		if uri, ok := u["totpUri"].(string); ok {
+			p, _ := url.Parse(uri)
+			secrets[who] = p.Query().Get("secret")
+		}
+		if code, a := mgmt(t, srv, admin, "POST", "/authorization/roleAssignments",
+			`{"principalId":"`+users[who]+`","roleName":"Key Vault Secrets User","scope":"/vaults/dev","requireMfa":true}`); code != 201 || a["requireMfa"] != true {
+			t.Fatalf("assignment: %d %v", code, a)
+		}
+	}
+	otp, _ := identity.TOTPCode(secrets["with-totp"], time.Now())
+	read := func(token string) int {
+		r := &raw{t: t, srv: srv, token: token}
+		return r.do("GET", "/secrets/payroll?api-version=7.6", "", true).status
+	}
+	if st := read(signInDevice(t, srv, "with-totp@example.com", "a long enough password", otp)); st != http.StatusOK {
+		t.Fatalf("signed in with a second factor: %d", st)
+	}
+	pwdToken := signInDevice(t, srv, "pwd-only@example.com", "a long enough password", "")
+	if st := read(pwdToken); st != http.StatusForbidden {
+		t.Fatalf("signed in with a password only, on an MFA-only assignment: %d", st)
+	}
+	// The same role without the requirement: the password suffices.
+	if code, _ := mgmt(t, srv, admin, "POST", "/authorization/roleAssignments",
+		`{"principalId":"`+users["pwd-only"]+`","roleName":"Key Vault Secrets User","scope":"/vaults/dev/secrets/payroll"}`); code != 201 {
+		t.Fatal("assignment without MFA")
+	}
+	if st := read(pwdToken); st != http.StatusOK {
+		t.Fatalf("assignment without the requirement: %d", st)
+	}
+}

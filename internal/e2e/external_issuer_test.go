@@ -86,9 +86,30 @@ func TestExternalIssuerTokensOnTheDataPlane(t *testing.T) {
 	if _, err := client(iss.token(t, iss.key, good)).SetSecret(ctx, "ext", azsecrets.SetSecretParameters{Value: to.Ptr("x")}, nil); !isStatus(err, http.StatusForbidden) {
 		t.Fatalf("SetSecret as Secrets User: %v", err)
 	}
+	// A local group named in the token's groups gives nothing: it is dropped.
+	code, lg := mgmt(t, srv, admin, "POST", "/identity/groups", `{"displayName":"local-officers"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("local group: %d %v", code, lg)
+	}
+	if code, a := mgmt(t, srv, admin, "POST", "/authorization/roleAssignments",
+		`{"principalId":"`+lg["objectId"].(string)+`","roleName":"Key Vault Secrets Officer","scope":"/vaults/dev"}`); code != http.StatusCreated {
+		t.Fatalf("assign to the local group: %d %v", code, a)
+	}
+	claimsLocal := with(copyMap(good), "roles", []string{group, lg["objectId"].(string)})
+	if _, err := client(iss.token(t, iss.key, claimsLocal)).SetSecret(ctx, "ext", azsecrets.SetSecretParameters{Value: to.Ptr("x")}, nil); !isStatus(err, http.StatusForbidden) {
+		t.Fatalf("SetSecret through a local group named by an external token: %v", err)
+	}
 
+	// The issuer cannot speak for this server's own principals: a token
+	// naming the dev administrator (an Owner) is refused.
+	_, devApp := mgmt(t, srv, admin, "GET", "/identity/applications/"+srv.Info.ClientID, "")
+	adminOID, _ := devApp["objectId"].(string)
+	if adminOID == "" {
+		t.Fatalf("dev application: %v", devApp)
+	}
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
 	for name, tok := range map[string]string{
+		"a local principal": iss.token(t, iss.key, with(copyMap(good), "sub", adminOID)),
 		"forged signature": iss.token(t, other, good),
 		"expired":          iss.token(t, iss.key, with(copyMap(good), "exp", now-600)),
 		"not yet valid":    iss.token(t, iss.key, with(copyMap(good), "nbf", now+600)),

@@ -233,6 +233,32 @@ func (s *Service) validateExternal(ctx context.Context, token string, x External
 			p.Groups = append(p.Groups, strings.ToLower(g))
 		}
 	}
+	// An external issuer speaks only for its own principals: a token naming
+	// one of this directory's users, applications or groups (whose role
+	// assignments it would inherit, an Owner's among them) is refused, and
+	// local group ids in its groups claim are dropped.
+	err = s.b.View(ctx, func(tx *barrier.Tx) error {
+		local, err := principalInTx(tx, p.ObjectID)
+		if err != nil {
+			return err
+		}
+		if local {
+			return errors.New("the token's object id names a principal of this server's directory")
+		}
+		kept := p.Groups[:0]
+		for _, g := range p.Groups {
+			if local, err := principalInTx(tx, g); err != nil {
+				return err
+			} else if !local {
+				kept = append(kept, g)
+			}
+		}
+		p.Groups = kept
+		return nil
+	})
+	if err != nil {
+		return nil, never, err
+	}
 	return p, time.Unix(int64(exp), 0).Add(clockSkew), nil
 }
 

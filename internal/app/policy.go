@@ -128,7 +128,7 @@ func (p *policyStore) AssignWith(ctx context.Context, a authz.Assignment) (authz
 			return nil, authz.ErrRoleNotFound
 		}
 		for _, x := range list {
-			if plain && x.PrincipalID == a.PrincipalID && x.RoleID == a.RoleID && x.Scope == a.Scope &&
+			if plain && x.PrincipalID == a.PrincipalID && x.RoleID == a.RoleID && x.Scope == a.Scope && x.Issuer == a.Issuer &&
 				x.StartsOn.IsZero() && x.ExpiresOn.IsZero() && !x.Eligible && !x.RequireMFA {
 				a = x // already there: assigning is idempotent
 				return list, nil

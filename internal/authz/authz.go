@@ -54,6 +54,12 @@ type Assignment struct {
 	// Applications and managed identities have no second factor: it does
 	// not apply to them.
 	RequireMFA bool `json:",omitempty"`
+	// Issuer binds the assignment to a trusted external issuer's principal
+	// (PrincipalID is then that issuer's object id claim); empty means a
+	// principal of this server's directory. A caller matches only
+	// assignments of its own identity source, so no issuer can claim
+	// another's principals.
+	Issuer string `json:",omitempty"`
 }
 
 // ActiveAt reports whether the assignment grants its role at now: not an
@@ -123,6 +129,9 @@ type Request struct {
 	// User and MFA describe the caller: a person, and whether it signed in
 	// with a second factor (for assignments that require one).
 	User, MFA bool
+	// Issuer is the caller's external issuer ("" for this server's own
+	// tokens); only assignments with the same Issuer apply.
+	Issuer string
 }
 
 // Decision is the outcome of Decide.
@@ -136,7 +145,7 @@ func (p *Policy) Decide(r Request) Decision {
 	for i := range p.Assignments {
 		a := &p.Assignments[i]
 		if !contains(r.PrincipalIDs, a.PrincipalID) || !scopeCovers(a.Scope, r.Scope) || !a.ActiveAt(r.Now) ||
-			(a.RequireMFA && r.User && !r.MFA) {
+			(a.RequireMFA && r.User && !r.MFA) || !strings.EqualFold(a.Issuer, r.Issuer) {
 			continue
 		}
 		if p.rolePermits(a.RoleID, r.Action, r.Management) {

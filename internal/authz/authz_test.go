@@ -130,3 +130,25 @@ func TestAssignmentsRequiringMFA(t *testing.T) {
 		}
 	}
 }
+
+// An assignment bound to an identity source applies to that source's
+// callers only: an external issuer cannot claim a local principal's
+// grants or another issuer's.
+func TestAssignmentsBoundToTheirIssuer(t *testing.T) {
+	p := &Policy{Roles: BuiltinRoles(), Assignments: []Assignment{
+		{ID: "local", PrincipalID: "x", RoleID: KeyVaultSecretsUser, Scope: "/"},
+		{ID: "ext", PrincipalID: "y", RoleID: KeyVaultSecretsUser, Scope: "/", Issuer: "https://idp-a.example"},
+	}}
+	for _, c := range []struct {
+		id, issuer string
+		want       bool
+	}{
+		{"x", "", true}, {"x", "https://idp-a.example", false},
+		{"y", "https://IDP-A.example", true}, {"y", "https://idp-b.example", false}, {"y", "", false},
+	} {
+		got := p.Decide(Request{PrincipalIDs: []string{c.id}, Action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", Scope: "/vaults/v", Issuer: c.issuer}).Allowed
+		if got != c.want {
+			t.Errorf("%s from %q: %v, want %v", c.id, c.issuer, got, c.want)
+		}
+	}
+}

@@ -86,7 +86,7 @@ func matchesRole(a client.RoleAssignment, role string) bool {
 }
 
 func newRoleAssignmentCreateCmd(s streams, serverURL *string) *cobra.Command {
-	var assignee, role, scope, start, end, principalType string
+	var assignee, role, scope, start, end, principalType, issuer string
 	var eligible, requireMFA bool
 	var maxActivation time.Duration
 	var opts client.RoleAssignmentOptions
@@ -101,6 +101,7 @@ func newRoleAssignmentCreateCmd(s streams, serverURL *string) *cobra.Command {
 			cmd.Flags().BoolVar(&eligible, "eligible", false, "make a PIM eligibility: the principal activates it just in time (role assignment activate)")
 			cmd.Flags().DurationVar(&maxActivation, "max-activation", 0, "with --eligible: the longest activation (default 8h, at most 24h)")
 			cmd.Flags().StringVar(&principalType, "assignee-principal-type", "", "External for a principal of a trusted external issuer")
+			cmd.Flags().StringVar(&issuer, "assignee-issuer", "", "with --assignee-principal-type External: the issuer whose tokens name the assignee")
 			cmd.Flags().BoolVar(&requireMFA, "require-mfa", false, "for a person, count the assignment only when the sign-in had a second factor")
 		},
 		prepare: func(*cobra.Command) error {
@@ -125,7 +126,7 @@ func newRoleAssignmentCreateCmd(s streams, serverURL *string) *cobra.Command {
 			if maxActivation != 0 && !eligible {
 				return usageError{errors.New("--max-activation needs --eligible")}
 			}
-			opts.Eligible, opts.MaxActivation, opts.PrincipalType, opts.RequireMFA = eligible, maxActivation, principalType, requireMFA
+			opts.Eligible, opts.MaxActivation, opts.PrincipalType, opts.RequireMFA, opts.Issuer = eligible, maxActivation, principalType, requireMFA, issuer
 			return nil
 		},
 		run: func(ctx context.Context, c *client.IdentityClient) (any, error) {
@@ -333,6 +334,9 @@ func roleAssignmentView(a client.RoleAssignment) map[string]any {
 	}
 	if a.RequireMFA {
 		v["requireMfa"] = true
+	}
+	if a.Issuer != "" {
+		v["issuer"] = a.Issuer
 	}
 	return v
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -74,13 +76,27 @@ func TestExternalIssuerTokensOnTheDataPlane(t *testing.T) {
 		`{"principalId":"`+group+`","roleName":"Key Vault Secrets User","scope":"/vaults/dev"}`); code != http.StatusBadRequest {
 		t.Fatalf("an unknown principal without principalType External: %d %v", code, a)
 	}
+	if code, _ := mgmt(t, srv, admin, "POST", "/authorization/roleAssignments",
+		`{"principalId":"`+group+`","roleName":"Key Vault Secrets User","scope":"/vaults/dev","principalType":"External"}`); code != http.StatusBadRequest {
+		t.Fatalf("an External principal without its issuer: %d", code)
+	}
 	if code, a := mgmt(t, srv, admin, "POST", "/authorization/roleAssignments",
-		`{"principalId":"`+group+`","roleName":"Key Vault Secrets User","scope":"/vaults/dev","principalType":"External"}`); code != http.StatusCreated {
+		`{"principalId":"`+group+`","roleName":"Key Vault Secrets User","scope":"/vaults/dev","principalType":"External","issuer":"`+iss.srv.URL+`"}`); code != http.StatusCreated {
 		t.Fatalf("assign to the external group: %d %v", code, a)
 	}
 	got, err := client(iss.token(t, iss.key, good)).GetSecret(ctx, "ext", "", nil)
 	if err != nil || *got.Value != "from-afar" {
 		t.Fatalf("GetSecret with the external token: %v", err)
+	}
+	// A second trusted issuer cannot claim the first one's principals.
+	iss2 := newOIDCIssuer(t)
+	srv.App.SetOIDCClient(multiIssuerClient(iss, iss2))
+	if code, x2 := mgmt(t, srv, admin, "POST", "/identity/externalIssuers",
+		`{"issuer":"`+iss2.srv.URL+`","audiences":["https://vault.localhost"],"objectIdClaim":"sub","groupsClaim":"roles"}`); code != http.StatusCreated {
+		t.Fatalf("second issuer: %d %v", code, x2)
+	}
+	if _, err := client(iss2.token(t, iss2.key, with(copyMap(good), "iss", iss2.srv.URL))).GetSecret(ctx, "ext", "", nil); !isStatus(err, http.StatusForbidden) {
+		t.Fatalf("another issuer's token naming the same principal and group: %v", err)
 	}
 	// Secrets User may read, not write.
 	if _, err := client(iss.token(t, iss.key, good)).SetSecret(ctx, "ext", azsecrets.SetSecretParameters{Value: to.Ptr("x")}, nil); !isStatus(err, http.StatusForbidden) {
@@ -110,14 +126,14 @@ func TestExternalIssuerTokensOnTheDataPlane(t *testing.T) {
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
 	for name, tok := range map[string]string{
 		"a local principal": iss.token(t, iss.key, with(copyMap(good), "sub", adminOID)),
-		"forged signature": iss.token(t, other, good),
-		"expired":          iss.token(t, iss.key, with(copyMap(good), "exp", now-600)),
-		"not yet valid":    iss.token(t, iss.key, with(copyMap(good), "nbf", now+600)),
-		"wrong audience":   iss.token(t, iss.key, with(copyMap(good), "aud", "https://graph.example")),
-		"no object id":     iss.token(t, iss.key, with(copyMap(good), "sub", "")),
-		"untrusted issuer": iss.token(t, iss.key, with(copyMap(good), "iss", "https://elsewhere.example")),
-		"tampered":         tamperClaim(iss.token(t, iss.key, good), "carol", "mallory"),
-		"alg none":         unsignedJWT(good),
+		"forged signature":  iss.token(t, other, good),
+		"expired":           iss.token(t, iss.key, with(copyMap(good), "exp", now-600)),
+		"not yet valid":     iss.token(t, iss.key, with(copyMap(good), "nbf", now+600)),
+		"wrong audience":    iss.token(t, iss.key, with(copyMap(good), "aud", "https://graph.example")),
+		"no object id":      iss.token(t, iss.key, with(copyMap(good), "sub", "")),
+		"untrusted issuer":  iss.token(t, iss.key, with(copyMap(good), "iss", "https://elsewhere.example")),
+		"tampered":          tamperClaim(iss.token(t, iss.key, good), "carol", "mallory"),
+		"alg none":          unsignedJWT(good),
 	} {
 		_, err := client(tok).GetSecret(ctx, "ext", "", nil)
 		if !isStatus(err, http.StatusUnauthorized) || !strings.Contains(err.Error(), "Unauthorized") {
@@ -167,4 +183,12 @@ func tamperClaim(jwt, from, to string) string {
 	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), from, to, 1)))
 	return strings.Join(parts, ".")
+}
+
+// multiIssuerClient trusts the TLS certificates of both test issuers.
+func multiIssuerClient(a, b *oidcIssuer) *http.Client {
+	pool := x509.NewCertPool()
+	pool.AddCert(a.srv.Certificate())
+	pool.AddCert(b.srv.Certificate())
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }

@@ -96,3 +96,46 @@ func TestAssignmentsThatRequireMFA(t *testing.T) {
 		t.Fatalf("assignment without the requirement: %d", st)
 	}
 }
+
+// A device sign-in approved before revoke-sessions is void when it is
+// redeemed afterwards (a phished password cannot pre-approve codes that
+// outlive the incident response).
+func TestPendingSignInDiesWithRevokedSessions(t *testing.T) {
+	srv := testenv.StartDev(t)
+	admin := newRaw(t, srv).token
+	if code, u := mgmt(t, srv, admin, "POST", "/identity/users", `{"userPrincipalName":"eve@example.com","password":"a long enough password"}`); code != 201 {
+		t.Fatalf("user: %d %v", code, u)
+	}
+	base := srv.Info.AuthorityHost + "/" + srv.Info.TenantID + "/oauth2/v2.0/"
+	var dc struct {
+		DeviceCode string `json:"device_code"`
+		UserCode   string `json:"user_code"`
+	}
+	resp, err := srv.Client.PostForm(base+"devicecode", url.Values{"client_id": {identity.PublicClientID}, "scope": {"https://vault.localhost/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&dc)
+	resp.Body.Close()
+	resp, err = srv.Client.PostForm(srv.Info.AuthorityHost+"/devicelogin", url.Values{"user_code": {dc.UserCode}, "username": {"eve@example.com"}, "password": {"a long enough password"}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("approve: %v %v", err, resp.Status)
+	}
+	resp.Body.Close()
+	if code, _ := mgmt(t, srv, admin, "POST", "/identity/users/eve@example.com/revokeSessions", ""); code != http.StatusNoContent {
+		t.Fatalf("revoke: %d", code)
+	}
+	resp, err = srv.Client.PostForm(base+"token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
+		"client_id": {identity.PublicClientID}, "device_code": {dc.DeviceCode}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct {
+		Error string `json:"error"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || e.Error != "invalid_grant" {
+		t.Fatalf("redeeming a sign-in approved before revoke-sessions: %d %s", resp.StatusCode, e.Error)
+	}
+}

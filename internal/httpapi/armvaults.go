@@ -515,5 +515,5 @@ func (s *Server) authorizeManagementAt(c *call, action, scope string) error {
 // action at scope.
 func (s *Server) allowedManagement(c *call, action, scope string) bool {
 	return s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: action, Scope: scope, Management: true, Now: s.Now(),
-		User: c.principal.User, MFA: c.principal.MFA()}).Allowed
+		User: c.principal.User || c.principal.External != "", MFA: c.principal.MFA(), Issuer: c.principal.External}).Allowed
 }

@@ -92,12 +92,13 @@ type assignmentJSON struct {
 	ActivatedFrom        string     `json:"activatedFrom,omitempty"`
 	Justification        string     `json:"justification,omitempty"`
 	RequireMFA           bool       `json:"requireMfa,omitempty"`
+	Issuer               string     `json:"issuer,omitempty"` // the external issuer of the principal
 }
 
 func (s *Server) assignmentJSON(a authz.Assignment) assignmentJSON {
 	out := assignmentJSON{ID: a.ID, PrincipalID: a.PrincipalID, RoleDefinitionID: a.RoleID, RoleName: s.Authz.Policy().Roles[a.RoleID].Name,
 		Scope: a.Scope, Status: a.Status(s.Now()), MaxActivationMinutes: int(a.MaxActivation / time.Minute),
-		ActivatedFrom: a.ActivatedFrom, Justification: a.Justification, RequireMFA: a.RequireMFA}
+		ActivatedFrom: a.ActivatedFrom, Justification: a.Justification, RequireMFA: a.RequireMFA, Issuer: a.Issuer}
 	if !a.StartsOn.IsZero() {
 		out.StartsOn = &a.StartsOn
 	}
@@ -145,6 +146,8 @@ func (s *Server) createRoleAssignment(c *call) error {
 		// RequireMFA: for a person, the assignment counts only with a
 		// second factor in the sign-in.
 		RequireMFA bool `json:"requireMfa"`
+		// Issuer names the trusted external issuer of an External principal.
+		Issuer string `json:"issuer"`
 	}
 	if err := c.decode(&req); err != nil {
 		return err
@@ -165,11 +168,19 @@ func (s *Server) createRoleAssignment(c *call) error {
 	if req.PrincipalType != "" && req.PrincipalType != "External" && req.PrincipalType != "User" && req.PrincipalType != "Group" && req.PrincipalType != "ServicePrincipal" {
 		return kverr.BadParameterf("principalType must be User, Group, ServicePrincipal or External.")
 	}
+	var issuer string
+	if req.PrincipalType == "External" {
+		if issuer, err = s.trustedIssuer(c, req.Issuer); err != nil {
+			return err
+		}
+	} else if req.Issuer != "" {
+		return kverr.BadParameterf("issuer applies to principalType External only.")
+	}
 	if !exists && req.PrincipalType != "External" {
 		return kverr.New(kverr.BadParameter, "PrincipalNotFound", "Principal "+strings.ToLower(req.PrincipalID)+" does not exist in this server's directory.")
 	}
 	a := authz.Assignment{PrincipalID: strings.ToLower(req.PrincipalID), RoleID: role.ID, Scope: strings.ToLower(req.Scope),
-		Eligible: req.Eligible, RequireMFA: req.RequireMFA}
+		Eligible: req.Eligible, RequireMFA: req.RequireMFA, Issuer: issuer}
 	if req.StartsOn != nil {
 		a.StartsOn = req.StartsOn.UTC()
 	}
@@ -310,4 +321,22 @@ func (s *Server) deleteRoleAssignment(c *call) error {
 		return err
 	}
 	return c.noContent()
+}
+
+// trustedIssuer returns the trusted external issuer named by raw, as the
+// identity service stores it.
+func (s *Server) trustedIssuer(c *call, raw string) (string, error) {
+	if raw == "" {
+		return "", kverr.BadParameterf("An External principal needs the issuer whose tokens name it (one of /identity/externalIssuers).")
+	}
+	list, err := s.Identity.ListExternalIssuers(c.r.Context())
+	if err != nil {
+		return "", err
+	}
+	for _, x := range list {
+		if strings.EqualFold(strings.TrimSuffix(raw, "/"), x.Issuer) {
+			return x.Issuer, nil
+		}
+	}
+	return "", kverr.BadParameterf("'%s' is not a trusted external issuer (see /identity/externalIssuers).", truncate(raw, 256))
 }

@@ -110,7 +110,7 @@ func (s *Server) authorize(c *call) error {
 		scope += "/" + collectionOf(c.route.pattern) + "/" + strings.ToLower(c.param(0))
 	}
 	d := s.Authz.Policy().Decide(authz.Request{PrincipalIDs: c.principal.IDs(), Action: c.route.action, Scope: scope, Now: s.Now(),
-		User: c.principal.User, MFA: c.principal.MFA()})
+		User: c.principal.User || c.principal.External != "", MFA: c.principal.MFA(), Issuer: c.principal.External})
 	if d.Allowed {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyhaven/keyhaven/internal/identity"
 	"github.com/keyhaven/keyhaven/internal/kverr"
@@ -324,6 +325,11 @@ func (s *Server) userGrant(c *call, form url.Values, grant, issuer, version stri
 			return oauthError(c, http.StatusBadRequest, "invalid_grant", "The user no longer exists.")
 		} else if err != nil {
 			return err
+		}
+		// A sign-in approved before a password change or revoke-sessions
+		// (a pending device code or an unredeemed code) is void.
+		if va := user.SessionsValidAfter; !va.IsZero() && time.Unix(0, sess.AuthTime).Before(va) {
+			return oauthError(c, http.StatusBadRequest, "invalid_grant", "The sign-in was revoked; sign in again.")
 		}
 	}
 	if refresh == "" {

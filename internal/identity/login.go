@@ -57,7 +57,7 @@ type Session struct {
 	ClientID string   `json:"client"`
 	AMR      []string `json:"amr"`
 	Resource string   `json:"resource,omitempty"`
-	AuthTime int64    `json:"authTime"`
+	AuthTime int64    `json:"authTime"` // Unix nanoseconds of the sign-in
 }
 
 type deviceState struct {
@@ -199,7 +199,7 @@ func (s *Service) ApproveDevice(ctx context.Context, userCode, upn, password, ot
 		if ok, err := getJSONValue(tx, devKey, &cur); err != nil || !ok || cur.Approved {
 			return errors.Join(err, ErrExpiredToken)
 		}
-		cur.Approved, cur.UserID, cur.AMR, cur.AuthTime = true, u.ObjectID, amr, now.Unix()
+		cur.Approved, cur.UserID, cur.AMR, cur.AuthTime = true, u.ObjectID, amr, now.UnixNano()
 		return putJSONValue(tx, devKey, &cur)
 	})
 	return u, err
@@ -280,7 +280,7 @@ func (s *Service) CreateAuthCode(ctx context.Context, clientID, redirectURI, cha
 	}
 	code := randomToken(32)
 	now := s.now()
-	st := authCodeState{Session: Session{UserID: u.ObjectID, ClientID: PublicClientID, AMR: amr, Resource: resource, AuthTime: now.Unix()},
+	st := authCodeState{Session: Session{UserID: u.ObjectID, ClientID: PublicClientID, AMR: amr, Resource: resource, AuthTime: now.UnixNano()},
 		RedirectURI: redirectURI, Challenge: challenge, Expires: now.Add(AuthCodeLifetime).UTC()}
 	err = s.b.Update(ctx, func(tx *barrier.Tx) error { return putJSONValue(tx, secretKey(authCodePrefix, code), &st) })
 	return code, err

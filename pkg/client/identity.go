@@ -96,6 +96,8 @@ type RoleAssignment struct {
 	// RequireMFA: for a person, the assignment counts only when the sign-in
 	// had a second factor.
 	RequireMFA bool `json:"requireMfa,omitempty"`
+	// Issuer is the external issuer of an External principal.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // RoleAssignmentOptions make an assignment time-bound or eligible.
@@ -106,8 +108,10 @@ type RoleAssignmentOptions struct {
 	Eligible      bool
 	MaxActivation time.Duration
 	// PrincipalType "External" names a principal of a trusted external
-	// issuer, which the server's directory cannot check.
+	// issuer, which the server's directory cannot check; Issuer is then
+	// that issuer (the assignment applies only to its tokens).
 	PrincipalType string
+	Issuer        string
 	// RequireMFA makes the assignment count for a person only when the
 	// person signed in with a second factor.
 	RequireMFA bool
@@ -550,6 +554,9 @@ func (c *IdentityClient) CreateRoleAssignmentWith(ctx context.Context, principal
 	}
 	if o.RequireMFA {
 		body["requireMfa"] = true
+	}
+	if o.Issuer != "" {
+		body["issuer"] = o.Issuer
 	}
 	err := c.send(ctx, http.MethodPost, c.path("authorization", "roleAssignments"), body, &out)
 	return out, err

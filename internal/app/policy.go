@@ -94,7 +94,10 @@ func (p *policyStore) grantOwners(ctx context.Context, list []authz.Assignment) 
 		if a.RoleID == authz.Owner {
 			return nil
 		}
-		if a.RoleID == authz.KeyVaultAdministrator && a.Scope == "/" {
+		// Only standing administrators are promoted: not eligibilities,
+		// time-bound, MFA-bound or external ones.
+		if a.RoleID == authz.KeyVaultAdministrator && a.Scope == "/" && a.StartsOn.IsZero() && a.ExpiresOn.IsZero() &&
+			!a.Eligible && !a.RequireMFA && a.Issuer == "" {
 			admins = append(admins, a.PrincipalID)
 		}
 	}
@@ -164,6 +167,17 @@ func (p *policyStore) Activate(ctx context.Context, id string, callerIDs []strin
 		end := now.Add(d)
 		if !e.ExpiresOn.IsZero() && end.After(e.ExpiresOn) {
 			end = e.ExpiresOn
+		}
+		// One live activation per eligibility and caller: activating again
+		// renews it (with the new justification) instead of piling up
+		// assignments.
+		caller := strings.ToLower(callerIDs[0])
+		if j := slices.IndexFunc(list, func(a authz.Assignment) bool {
+			return a.ActivatedFrom == e.ID && a.PrincipalID == caller && a.ActiveAt(now)
+		}); j >= 0 {
+			list[j].ExpiresOn, list[j].Justification = end, justification
+			out = list[j]
+			return list, nil
 		}
 		// The grant goes to the caller (callerIDs[0]), also when the
 		// eligibility is its group's.
@@ -253,7 +267,7 @@ func (p *policyStore) Remove(ctx context.Context, id string) error {
 		if i < 0 {
 			return nil, authz.ErrAssignmentNotFound
 		}
-		if list[i].RoleID == authz.Owner && list[i].Scope == "/" && countOwners(list) == 1 {
+		if standingOwner(list[i]) && countOwners(list) == 1 {
 			return nil, authz.ErrLastOwner
 		}
 		return slices.Delete(list, i, i+1), nil
@@ -289,14 +303,22 @@ func (p *policyStore) RemovePrincipal(ctx context.Context, principalID string) e
 	})
 }
 
+// countOwners counts the server-wide Owner assignments that always work:
+// permanent, not an eligibility, not bound to MFA or an external issuer.
+// Only those keep the server manageable.
 func countOwners(list []authz.Assignment) int {
 	n := 0
 	for _, a := range list {
-		if a.RoleID == authz.Owner && a.Scope == "/" {
+		if standingOwner(a) {
 			n++
 		}
 	}
 	return n
+}
+
+func standingOwner(a authz.Assignment) bool {
+	return a.RoleID == authz.Owner && a.Scope == "/" && a.StartsOn.IsZero() && a.ExpiresOn.IsZero() && !a.Eligible &&
+		!a.RequireMFA && a.Issuer == ""
 }
 
 // modify changes the stored assignments in one transaction and publishes

@@ -55,7 +55,10 @@ func NewWebhookSink(url string, secret []byte, client *http.Client) *WebhookSink
 
 func newWebhookSink(url string, secret []byte, client *http.Client, minBackoff, maxBackoff time.Duration) *WebhookSink {
 	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+		// A redirect is a failure, retried later: following it would re-post
+		// signed audit lines to wherever the endpoint points (even over http).
+		client = &http.Client{Timeout: 30 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	s := &WebhookSink{url: url, secret: secret, client: client, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}), minBackoff: minBackoff, maxBackoff: maxBackoff}

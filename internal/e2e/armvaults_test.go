@@ -204,8 +204,8 @@ func TestARMVaultLifecycle(t *testing.T) {
 	if props(upd.body)["sku"].(map[string]any)["name"] != "premium" || toJSON(upd.body["tags"]) != `{"team":"billing"}` || props(upd.body)["softDeleteRetentionInDays"] != 30.0 {
 		t.Fatalf("PUT update: %s", upd.text)
 	}
-	pat := a.want(a.do(a.admin, "PATCH", a.vaultPath("payments-rg", "payments")+armVersion, `{"properties":{"softDeleteRetentionInDays":14,"publicNetworkAccess":"disabled"}}`), 200, "")
-	if pp := props(pat.body); pp["softDeleteRetentionInDays"] != 14.0 || pp["publicNetworkAccess"] != "Disabled" || toJSON(pat.body["tags"]) != `{"team":"billing"}` || pp["sku"].(map[string]any)["name"] != "premium" {
+	pat := a.want(a.do(a.admin, "PATCH", a.vaultPath("payments-rg", "payments")+armVersion, `{"properties":{"softDeleteRetentionInDays":60,"publicNetworkAccess":"disabled"}}`), 200, "")
+	if pp := props(pat.body); pp["softDeleteRetentionInDays"] != 60.0 || pp["publicNetworkAccess"] != "Disabled" || toJSON(pat.body["tags"]) != `{"team":"billing"}` || pp["sku"].(map[string]any)["name"] != "premium" {
 		t.Fatalf("PATCH: %s", pat.text)
 	}
 	a.want(a.do(a.admin, "PATCH", a.vaultPath("payments-rg", "payments")+armVersion, `{"properties":{"publicNetworkAccess":"Enabled"}}`), 200, "")
@@ -260,7 +260,7 @@ func TestARMVaultLifecycle(t *testing.T) {
 	dp := props(dv.body)
 	deleted, err1 := time.Parse(time.RFC3339, dp["deletionDate"].(string))
 	purgeAt, err2 := time.Parse(time.RFC3339, dp["scheduledPurgeDate"].(string))
-	if err1 != nil || err2 != nil || !purgeAt.Equal(deleted.AddDate(0, 0, 14)) || dp["vaultId"] != wantID || dp["location"] != "keyhaven" ||
+	if err1 != nil || err2 != nil || !purgeAt.Equal(deleted.AddDate(0, 0, 60)) || dp["vaultId"] != wantID || dp["location"] != "keyhaven" ||
 		dp["purgeProtectionEnabled"] != false || toJSON(dp["tags"]) != `{"team":"billing"}` || dv.body["type"] != "Microsoft.KeyVault/deletedVaults" ||
 		dv.body["id"] != "/subscriptions/"+a.sub+"/providers/Microsoft.KeyVault/locations/keyhaven/deletedVaults/payments" {
 		t.Fatalf("deleted vault: %s", dv.text)
@@ -279,7 +279,7 @@ func TestARMVaultLifecycle(t *testing.T) {
 
 	// Recover (PUT with createMode recover): settings and data come back.
 	rec := a.want(a.do(a.admin, "PUT", a.vaultPath("payments-rg", "payments")+armVersion, a.vaultBody(map[string]any{"createMode": "recover"}, nil)), 200, "")
-	if props(rec.body)["softDeleteRetentionInDays"] != 14.0 || toJSON(rec.body["tags"]) != `{"team":"billing"}` {
+	if props(rec.body)["softDeleteRetentionInDays"] != 60.0 || toJSON(rec.body["tags"]) != `{"team":"billing"}` {
 		t.Fatalf("recovered: %s", rec.text)
 	}
 	if got := a.want(a.data(a.admin, "payments", "GET", "/secrets/db?api-version=7.6", ""), 200, ""); got.body["value"] != "s3cret" {

@@ -128,6 +128,11 @@ func TestTimeBoundEligibleAndCustomRoles(t *testing.T) {
 	if st := c.status("DELETE", "/secrets/other?api-version=7.6", ""); st != 200 {
 		t.Fatalf("activated officer: %d", st)
 	}
+	// Activating again renews the live activation instead of adding one.
+	code, again := activate(c, `{"justification":"incident 4711, still on it","durationMinutes":30}`)
+	if code != 201 || again["id"] != act["id"] || again["justification"] != "incident 4711, still on it" {
+		t.Fatalf("second activation: %d %v (first %v)", code, again, act["id"])
+	}
 	clock.Advance(31 * time.Minute)
 	if st := c.status("GET", get, ""); st != 403 {
 		t.Fatalf("after the activation ended: %d", st)
@@ -175,4 +180,35 @@ func TestTimeBoundEligibleAndCustomRoles(t *testing.T) {
 	if code, _ := mgmt(t, srv, admin, "DELETE", "/authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6", ""); code != 400 {
 		t.Fatalf("deleting a built-in role: %d", code)
 	}
+}
+
+// Only standing Owner assignments keep the server manageable: with an
+// eligible (or time-bound) Owner beside it, the last standing one cannot
+// be removed.
+func TestLastStandingOwnerStays(t *testing.T) {
+	srv := testenv.StartDev(t)
+	admin := newRaw(t, srv).token
+	other := newAppCaller(t, srv, admin, "would-be-owner")
+	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	for _, body := range []string{
+		`{"principalId":"` + other.objectID + `","roleName":"Owner","scope":"/","eligible":true}`,
+		`{"principalId":"` + other.objectID + `","roleName":"Owner","scope":"/","expiresOn":"` + exp + `"}`,
+	} {
+		if code, a := mgmt(t, srv, admin, "POST", "/authorization/roleAssignments", body); code != 201 {
+			t.Fatalf("assign: %d %v", code, a)
+		}
+	}
+	_, devApp := mgmt(t, srv, admin, "GET", "/identity/applications/"+srv.Info.ClientID, "")
+	_, list := mgmt(t, srv, admin, "GET", "/authorization/roleAssignments?principalId="+devApp["objectId"].(string), "")
+	for _, v := range list["value"].([]any) {
+		a := v.(map[string]any)
+		if a["roleName"] != "Owner" {
+			continue
+		}
+		if code, m := mgmt(t, srv, admin, "DELETE", "/authorization/roleAssignments/"+a["id"].(string), ""); code != 409 {
+			t.Fatalf("removing the last standing Owner: %d %v", code, m)
+		}
+		return
+	}
+	t.Fatal("the dev application holds no Owner assignment")
 }

@@ -78,6 +78,11 @@ func (s *Service) Update(ctx context.Context, name string, fn func(*Vault) error
 			return kverr.BadParameterf("Purge protection cannot be turned off once it is on.")
 		case old.PurgeProtection && v.SoftDeleteRetentionDays != old.SoftDeleteRetentionDays:
 			return kverr.BadParameterf("The soft-delete retention cannot change once purge protection is on.")
+		case v.SoftDeleteRetentionDays < old.SoftDeleteRetentionDays:
+			// Shortening the retention would let anyone who may update the
+			// vault (not purge it) bring the destruction of deleted data
+			// closer; it can only grow.
+			return kverr.BadParameterf("softDeleteRetentionInDays can only be raised (it is %d).", old.SoftDeleteRetentionDays)
 		case v.SoftDeleteRetentionDays < MinRetentionDays || v.SoftDeleteRetentionDays > MaxRetentionDays:
 			return kverr.BadParameterf("softDeleteRetentionInDays must be between %d and %d.", MinRetentionDays, MaxRetentionDays)
 		}

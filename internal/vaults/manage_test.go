@@ -103,6 +103,20 @@ func TestVaultLifecycle(t *testing.T) {
 	}
 }
 
+func TestRetentionOnlyGrows(t *testing.T) {
+	ctx := context.Background()
+	s := New(newBarrier(t), time.Now)
+	if _, err := s.Create(ctx, Spec{Name: "grow", SoftDeleteRetentionDays: 30}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "grow", func(v *Vault) error { v.SoftDeleteRetentionDays = 7; return nil }); kind(err) != kverr.BadParameter {
+		t.Fatalf("shortening the retention: %v", err)
+	}
+	if v, err := s.Update(ctx, "grow", func(v *Vault) error { v.SoftDeleteRetentionDays = 60; return nil }); err != nil || v.SoftDeleteRetentionDays != 60 {
+		t.Fatalf("raising the retention: %v %v", v, err)
+	}
+}
+
 func NewTestGUID() string { return "8f0c1d2e-3a4b-4c5d-9e6f-708192a3b4c5" }
 
 func TestAccessPolicyChanges(t *testing.T) {

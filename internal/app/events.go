@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/config"
@@ -33,7 +36,7 @@ const defaultResourceGroup = "keyhaven"
 // configureEvents takes the events settings; it runs before the scheduler
 // first starts.
 func (a *App) configureEvents(c config.EventsConfig) error {
-	client, err := eventClient(c.CAFile)
+	client, err := eventClient(c.CAFile, c.AllowPrivateEndpoints)
 	a.events.lead, a.events.client = c.NearExpiryLeadTime, client
 	return err
 }
@@ -101,26 +104,53 @@ func (a *App) eventVault(id, name string) events.VaultRef {
 	return ref
 }
 
-// eventClient is the HTTP client of webhook deliveries: the system's CAs
-// and those in caFile. Nil means the default client.
-func eventClient(caFile string) (*http.Client, error) {
-	if caFile == "" {
-		return nil, nil
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("events.caFile: %w", err)
-	}
+// eventClient is the HTTP client of webhook handshakes and deliveries:
+// the system's CAs and those in caFile, no proxy, and — unless
+// allowPrivate — no connection to loopback, private, link-local,
+// multicast or unspecified addresses, checked on the address actually
+// dialled (so a name that resolves elsewhere later cannot reach inside):
+// whoever may create a subscription must not be able to make the server
+// call its own network.
+func eventClient(caFile string, allowPrivate bool) (*http.Client, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
 	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("events.caFile: %s holds no PEM certificate", caFile)
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("events.caFile: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("events.caFile: %s holds no PEM certificate", caFile)
+		}
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if !allowPrivate {
+		d.Control = func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			if ip, err := netip.ParseAddr(host); err != nil || !publicAddr(ip.Unmap()) {
+				return fmt.Errorf("the endpoint's address %s is not public (events.allowPrivateEndpoints is off)", host)
+			}
+			return nil
+		}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.DialContext = d.DialContext
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return &http.Client{Transport: tr}, nil
+}
+
+// carrierNAT is 100.64.0.0/10 (RFC 6598), private in practice.
+var carrierNAT = netip.MustParsePrefix("100.64.0.0/10")
+
+func publicAddr(ip netip.Addr) bool {
+	return ip.IsValid() && !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsLinkLocalUnicast() && !ip.IsLinkLocalMulticast() &&
+		!ip.IsInterfaceLocalMulticast() && !ip.IsMulticast() && !ip.IsUnspecified() && !carrierNAT.Contains(ip)
 }
 
 // EventSubscriptions implements httpapi.EventSubscriptionsProvider.

@@ -129,6 +129,8 @@ type ThrottleConfig struct {
 type EventsConfig struct {
 	NearExpiryLeadTime time.Duration `yaml:"nearExpiryLeadTime" desc:"How long before a secret's, key's or certificate's expiry (exp) its SecretNearExpiry, KeyNearExpiry or CertificateNearExpiry event is recorded, once per version; Azure uses 30 days. A key rotation policy's Notify action and a certificate policy's EmailContacts action take precedence for their objects. From 1m to 8760h."`
 	CAFile             string        `yaml:"caFile" desc:"PEM file of extra CA certificates that webhook endpoints' TLS certificates may chain to (beside the system's), for receivers with a private CA. Empty trusts the system's CAs only."`
+	// AllowPrivateEndpoints lets webhooks reach the server's own network.
+	AllowPrivateEndpoints bool `yaml:"allowPrivateEndpoints" desc:"Let event webhooks reach loopback, private (RFC 1918, fc00::/7), link-local and carrier-NAT addresses. Off by default, so that whoever may create an event subscription cannot make the server call into its own network; turn it on when receivers live there."`
 }
 
 // AlertsConfig configures the security alerts evaluated on the audit

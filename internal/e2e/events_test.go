@@ -618,7 +618,7 @@ func TestEventDeliveryResumesAfterRestart(t *testing.T) {
 		return http.StatusOK
 	}
 	dir := t.TempDir()
-	p := startProcess(t, dir, "KEYHAVEN_SEAL_PASSPHRASE="+passphrase)
+	p := startProcess(t, dir, "KEYHAVEN_SEAL_PASSPHRASE="+passphrase, "KEYHAVEN_EVENTS_ALLOW_PRIVATE_ENDPOINTS=true")
 	p.login()
 	req, _ := http.NewRequest("PUT", "https://localhost:"+p.port()+"/eventSubscriptions/durable",
 		strings.NewReader(`{"vault":"prod","endpointUrl":"`+rcv.ts.URL+`/in"}`))
@@ -638,7 +638,7 @@ func TestEventDeliveryResumesAfterRestart(t *testing.T) {
 	}
 	_ = p.cmd.Wait()
 
-	startProcess(t, dir, "KEYHAVEN_SEAL_PASSPHRASE="+passphrase)
+	startProcess(t, dir, "KEYHAVEN_SEAL_PASSPHRASE="+passphrase, "KEYHAVEN_EVENTS_ALLOW_PRIVATE_ENDPOINTS=true")
 	second := rcv.waitNotifications(2, 60*time.Second)[1]
 	if second.header.Get("aeg-delivery-count") != "1" || second.header.Get("aeg-output-event-id") != first.header.Get("aeg-output-event-id") {
 		t.Fatalf("the retry after the restart: count %q, id %q (first %q)", second.header.Get("aeg-delivery-count"),

@@ -104,6 +104,7 @@ func (a *App) services(tokenLifetime time.Duration) {
 		a.countingJob("expire-role-assignments", "removed expired role assignments", func(ctx context.Context, now time.Time) (int, error) {
 			return a.policy.PruneExpired(ctx, now)
 		}),
+		a.countingJob("sweep-sign-ins", "removed expired sign-in state", a.identity.SweepLogins),
 		a.countingJob("notify-expiring", "recorded near-expiry and expired events", a.notifyExpiring))
 }
 

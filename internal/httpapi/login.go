@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,10 @@ func (s *Server) withTenant(c *call, next func(*call) error) error {
 
 func (s *Server) deviceCodeTenant(c *call) error { return s.withTenant(c, s.deviceCode) }
 
+// deviceCodesFree is how many device sign-ins one address may start within
+// the guard's window before it has to wait.
+const deviceCodesFree = 30
+
 type deviceCodeReply struct {
 	DeviceCode      string `json:"device_code"`
 	UserCode        string `json:"user_code"`
@@ -79,6 +84,15 @@ func (s *Server) deviceCode(c *call) error {
 	if !s.isAudience(resource) {
 		return oauthError(c, http.StatusBadRequest, "invalid_scope", "The resource '"+resource+"' is not served by this authority; ask for https://"+s.DNSSuffix+"/.default.")
 	}
+	// Starting a device sign-in needs no credential and writes durable
+	// state: each address may start deviceCodesFree per guard window, then
+	// waits.
+	key := "devicecode:" + s.callerIP(c)
+	if wait := s.guard.blocked(key); wait > 0 {
+		c.w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return oauthError(c, http.StatusTooManyRequests, "slow_down", "Too many device sign-ins started from this address; retry later.")
+	}
+	s.guard.fail(key, deviceCodesFree)
 	d, err := s.Identity.StartDeviceAuth(c.r.Context(), form.Get("client_id"), resource)
 	if errors.Is(err, identity.ErrInvalidClient) {
 		return oauthError(c, http.StatusBadRequest, "unauthorized_client", "Only keyhaven's public client ("+identity.PublicClientID+") can use the device-code flow.")
@@ -220,7 +234,7 @@ func (s *Server) authorizePage(c *call) error {
 	if err != nil {
 		return c.html(http.StatusBadRequest, page{Title: "Sign-in request refused", Error: err.(*kverr.Error).Message, Done: " "})
 	}
-	return c.html(http.StatusOK, page{Title: "Sign in to keyhaven", Action: c.r.URL.Path, Hidden: hidden})
+	return c.html(http.StatusOK, page{Title: "Sign in to keyhaven", Action: cleanAction(c.r.URL.Path), Hidden: hidden})
 }
 
 func (s *Server) authorizeSignIn(c *call) error {
@@ -232,7 +246,7 @@ func (s *Server) authorizeSignIn(c *call) error {
 	if err != nil {
 		return c.html(http.StatusBadRequest, page{Title: "Sign-in request refused", Error: err.(*kverr.Error).Message, Done: " "})
 	}
-	p := page{Title: "Sign in to keyhaven", Action: c.r.URL.Path, Hidden: hidden, Username: form.Get("username")}
+	p := page{Title: "Sign in to keyhaven", Action: cleanAction(c.r.URL.Path), Hidden: hidden, Username: form.Get("username")}
 	keys := s.signInKeys(c, form.Get("username"))
 	if wait := s.blocked(keys); wait > 0 {
 		c.w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
@@ -343,4 +357,11 @@ func (s *Server) userGrant(c *call, form url.Values, grant, issuer, version stri
 	}
 	return c.reply(http.StatusOK, tokenResponse{TokenType: "Bearer", ExpiresIn: tok.ExpiresIn, ExtExpiresIn: tok.ExpiresIn,
 		ExpiresOn: tok.ExpiresOn, Resource: resource, Scope: resource + "/user_impersonation", AccessToken: tok.AccessToken, RefreshToken: refresh})
+}
+
+// cleanAction is the sign-in form's target: the request path cleaned, with
+// one leading slash, so "//adfs/..." cannot become a form posting the
+// password to the host "adfs".
+func cleanAction(p string) string {
+	return "/" + strings.TrimLeft(path.Clean("/"+p), "/")
 }

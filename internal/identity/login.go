@@ -406,3 +406,74 @@ func (s *Service) UserByID(ctx context.Context, objectID string) (*User, error) 
 	})
 	return u, err
 }
+
+// SweepLogins deletes sign-in state that can no longer be used: expired
+// device codes (and their user codes), expired authorization codes,
+// expired refresh tokens, and revoked-family markers older than any token
+// of the family can be. It returns how many entries went.
+func (s *Service) SweepLogins(ctx context.Context, now time.Time) (int, error) {
+	type sweep struct {
+		prefix string
+		gone   func(raw []byte) (bool, []string)
+	}
+	expired := func(raw []byte, v interface{ expiry() time.Time }) bool {
+		return json.Unmarshal(raw, v) == nil && now.After(v.expiry())
+	}
+	sweeps := []sweep{
+		{devicePrefix, func(raw []byte) (bool, []string) {
+			var st deviceState
+			return expired(raw, &st), []string{st.UserCodeKey}
+		}},
+		{authCodePrefix, func(raw []byte) (bool, []string) {
+			var st authCodeState
+			return expired(raw, &st), nil
+		}},
+		{refreshPrefix, func(raw []byte) (bool, []string) {
+			var st refreshState
+			return expired(raw, &st), nil
+		}},
+		{familyPrefix, func(raw []byte) (bool, []string) {
+			at, err := time.Parse(time.RFC3339, string(raw))
+			return err == nil && now.Sub(at) > RefreshTokenLifetime, nil
+		}},
+	}
+	n := 0
+	for _, sw := range sweeps {
+		var doomed []string
+		err := s.b.View(ctx, func(tx *barrier.Tx) error {
+			return tx.Scan(sw.prefix, "", func(key string, raw []byte) (bool, error) {
+				if gone, also := sw.gone(raw); gone {
+					doomed = append(doomed, key)
+					for _, k := range also {
+						if k != "" {
+							doomed = append(doomed, k)
+						}
+					}
+				}
+				return len(doomed) < 10_000, nil
+			})
+		})
+		if err != nil {
+			return n, err
+		}
+		if len(doomed) == 0 {
+			continue
+		}
+		if err := s.b.Update(ctx, func(tx *barrier.Tx) error {
+			for _, k := range doomed {
+				if err := tx.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return n, err
+		}
+		n += len(doomed)
+	}
+	return n, nil
+}
+
+func (st *deviceState) expiry() time.Time   { return st.Expires }
+func (st *authCodeState) expiry() time.Time { return st.Expires }
+func (st *refreshState) expiry() time.Time  { return st.Expires }

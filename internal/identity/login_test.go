@@ -230,3 +230,32 @@ func TestGroupsClaim(t *testing.T) {
 		t.Fatalf("a deleted application stayed a member: %v", got.Members)
 	}
 }
+
+func TestSweepLogins(t *testing.T) {
+	s, clk := newService(t)
+	ctx := context.Background()
+	newUser(t, s, "gus@example.com")
+	u, _ := s.GetUser(ctx, "gus@example.com")
+	if _, err := s.StartDeviceAuth(ctx, PublicClientID, aud); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := s.NewRefreshToken(ctx, &Session{UserID: u.ObjectID, ClientID: PublicClientID})
+	if err := s.RevokeRefreshToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	live, _ := s.NewRefreshToken(ctx, &Session{UserID: u.ObjectID, ClientID: PublicClientID})
+	if n, err := s.SweepLogins(ctx, clk.t); err != nil || n != 0 {
+		t.Fatalf("nothing is expired yet: %d %v", n, err)
+	}
+	clk.t = clk.t.Add(DeviceCodeLifetime + time.Minute)
+	if n, err := s.SweepLogins(ctx, clk.t); err != nil || n != 2 {
+		t.Fatalf("the expired device code and its user code: %d %v", n, err)
+	}
+	if _, _, _, err := s.Refresh(ctx, live, PublicClientID); err != nil {
+		t.Fatalf("a live refresh token was swept: %v", err)
+	}
+	clk.t = clk.t.Add(2*RefreshTokenLifetime + time.Hour)
+	if n, err := s.SweepLogins(ctx, clk.t); err != nil || n < 2 {
+		t.Fatalf("expired refresh tokens and the old family marker: %d %v", n, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -165,10 +166,14 @@ func LoginWithBrowser(ctx context.Context, a Authority, scope string, open func(
 			return
 		}
 		rq := r.URL.Query()
+		if subtle.ConstantTimeCompare([]byte(rq.Get("state")), []byte(state)) != 1 {
+			// Not our sign-in's answer (another local process or a web page
+			// probing the port): ignore it, keep waiting for the real one.
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
 		res := result{code: rq.Get("code")}
 		switch {
-		case rq.Get("state") != state:
-			res.err = errors.New("the sign-in answer has the wrong state (a forged redirect?)")
 		case rq.Get("error") != "":
 			res.err = fmt.Errorf("sign-in failed: %s: %s", rq.Get("error"), rq.Get("error_description"))
 		case res.code == "":
@@ -325,8 +330,25 @@ func SaveLogin(path string, c *UserCredential, username string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(raw, '\n'), 0o600); err != nil {
+	// A fresh temporary file (never an existing one or a symlink), 0600,
+	// renamed over the old sign-in.
+	f, err := os.CreateTemp(filepath.Dir(path), ".login-*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if _, err := f.Write(append(raw, '\n')); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -25,39 +25,25 @@ import (
 func loginUser(t *testing.T, c *cliEnv, upn, password string) (oid, totpSecret string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"userPrincipalName": upn, "password": password, "enrollTotp": true})
-	var u struct {
-		ObjectID string `json:"objectId"`
-		TOTPURI  string `json:"totpUri"`
-		MFA      bool   `json:"mfaEnrolled"`
+	u := wantMgmt(t, c, "POST", "/identity/users", string(body), http.StatusCreated)
+	oid, _ = u["objectId"].(string)
+	totpURI, _ := u["totpUri"].(string)
+	uri, err := url.Parse(totpURI)
+	if err != nil || uri.Scheme != "otpauth" || oid == "" || u["mfaEnrolled"] != true {
+		t.Fatalf("created user: %v", u)
 	}
-	loginMgmt(t, c, "POST", "/identity/users", string(body), http.StatusCreated, &u)
-	uri, err := url.Parse(u.TOTPURI)
-	if err != nil || uri.Scheme != "otpauth" || u.ObjectID == "" || !u.MFA {
-		t.Fatalf("created user: %+v", u)
-	}
-	return u.ObjectID, uri.Query().Get("secret")
+	return oid, uri.Query().Get("secret")
 }
 
-// loginMgmt calls the management API as the dev administrator.
-func loginMgmt(t *testing.T, c *cliEnv, method, path, body string, want int, out any) {
+// wantMgmt calls the management API as the dev administrator (mgmt) and
+// requires the status want.
+func wantMgmt(t *testing.T, c *cliEnv, method, path, body string, want int) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest(method, c.srv.Info.AuthorityHost+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.srv.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	code, m := mgmt(t, c.srv, c.token, method, path, body)
+	if code != want {
+		t.Fatalf("%s %s: %d %v", method, path, code, m)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, raw)
-		}
-	}
+	return m
 }
 
 // loginRun is a `keyhaven login` running in the background.
@@ -170,12 +156,9 @@ func TestPersonSignsInFromTheCLI(t *testing.T) {
 		oid, secret := loginUser(t, c, upn, password)
 
 		// The role goes to a group; the user gets it through membership.
-		var g struct {
-			ObjectID string `json:"objectId"`
-		}
-		loginMgmt(t, c, "POST", "/identity/groups", `{"displayName":"readers"}`, http.StatusCreated, &g)
-		loginMgmt(t, c, "POST", "/identity/groups/"+g.ObjectID+"/members", `{"objectId":"`+oid+`"}`, http.StatusOK, nil)
-		c.ok(t, "role", "assignment", "create", "--assignee", g.ObjectID, "--role", "Key Vault Secrets User", "--scope", "/vaults/dev", "-o", "none")
+		groupID, _ := wantMgmt(t, c, "POST", "/identity/groups", `{"displayName":"readers"}`, http.StatusCreated)["objectId"].(string)
+		wantMgmt(t, c, "POST", "/identity/groups/"+groupID+"/members", `{"objectId":"`+oid+`"}`, http.StatusOK)
+		c.ok(t, "role", "assignment", "create", "--assignee", groupID, "--role", "Key Vault Secrets User", "--scope", "/vaults/dev", "-o", "none")
 
 		file := filepath.Join(c.dir, "login.json")
 		asPerson := map[string]string{"AZURE_CLIENT_ID": "", "AZURE_CLIENT_SECRET": "", "KEYHAVEN_LOGIN_FILE": file}
@@ -270,7 +253,7 @@ func TestPersonSignsInFromTheCLI(t *testing.T) {
 		if _, err := os.Stat(file); !os.IsNotExist(err) {
 			t.Fatalf("the sign-in file is still there: %v", err)
 		}
-		loginMgmt(t, c, "POST", "/identity/users/"+oid+"/revokeSessions", "", http.StatusNoContent, nil)
+		wantMgmt(t, c, "POST", "/identity/users/"+oid+"/revokeSessions", "", http.StatusNoContent)
 		if err := os.WriteFile(file, saved, 0o600); err != nil {
 			t.Fatal(err)
 		}

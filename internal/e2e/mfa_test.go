@@ -11,41 +11,77 @@ import (
 	"github.com/keyhaven/keyhaven/internal/testenv"
 )
 
-// signInDevice signs a person in through the device-code flow over HTTPS,
-// as keyhaven login --use-device-code and the sign-in page would, and
-// returns the access token.
-func signInDevice(t *testing.T, srv *testenv.Server, upn, password, otp string) string {
-	t.Helper()
-	base := srv.Info.AuthorityHost + "/" + srv.Info.TenantID + "/oauth2/v2.0/"
-	post := func(u string, form url.Values, out any) int {
-		resp, err := srv.Client.PostForm(u, form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if out != nil {
-			_ = json.NewDecoder(resp.Body).Decode(out)
-		}
-		return resp.StatusCode
+// deviceFlow drives the device-code flow over HTTPS as keyhaven login
+// --use-device-code and a person at the sign-in page would.
+type deviceFlow struct {
+	t                    *testing.T
+	srv                  *testenv.Server
+	deviceCode, userCode string
+}
+
+// post sends a form and decodes the JSON answer into out (when not nil).
+func (f *deviceFlow) post(u string, form url.Values, out any) int {
+	f.t.Helper()
+	resp, err := f.srv.Client.PostForm(u, form)
+	if err != nil {
+		f.t.Fatal(err)
 	}
+	defer resp.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+func (f *deviceFlow) endpoint(name string) string {
+	return f.srv.Info.AuthorityHost + "/" + f.srv.Info.TenantID + "/oauth2/v2.0/" + name
+}
+
+// startDevice starts a device sign-in.
+func startDevice(t *testing.T, srv *testenv.Server) *deviceFlow {
+	t.Helper()
+	f := &deviceFlow{t: t, srv: srv}
 	var dc struct {
 		DeviceCode string `json:"device_code"`
 		UserCode   string `json:"user_code"`
 	}
-	if st := post(base+"devicecode", url.Values{"client_id": {identity.PublicClientID}, "scope": {"https://vault.localhost/.default"}}, &dc); st != 200 {
+	if st := f.post(f.endpoint("devicecode"), url.Values{"client_id": {identity.PublicClientID}, "scope": {"https://vault.localhost/.default"}}, &dc); st != 200 {
 		t.Fatalf("devicecode: %d", st)
 	}
-	if st := post(srv.Info.AuthorityHost+"/devicelogin", url.Values{"user_code": {dc.UserCode}, "username": {upn}, "password": {password}, "otp": {otp}}, nil); st != 200 {
-		t.Fatalf("sign-in page: %d", st)
+	f.deviceCode, f.userCode = dc.DeviceCode, dc.UserCode
+	return f
+}
+
+// approve signs in on the sign-in page with the flow's user code.
+func (f *deviceFlow) approve(upn, password, otp string) {
+	f.t.Helper()
+	if st := f.post(f.srv.Info.AuthorityHost+"/devicelogin", url.Values{"user_code": {f.userCode}, "username": {upn}, "password": {password}, "otp": {otp}}, nil); st != 200 {
+		f.t.Fatalf("sign-in page: %d", st)
 	}
-	var tok struct {
+}
+
+// redeem is the client's poll: the status, the OAuth error and the token.
+func (f *deviceFlow) redeem() (status int, oauthErr, token string) {
+	f.t.Helper()
+	var out struct {
+		Error       string `json:"error"`
 		AccessToken string `json:"access_token"`
 	}
-	if st := post(base+"token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {identity.PublicClientID},
-		"device_code": {dc.DeviceCode}}, &tok); st != 200 {
-		t.Fatalf("token: %d", st)
+	status = f.post(f.endpoint("token"), url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
+		"client_id": {identity.PublicClientID}, "device_code": {f.deviceCode}}, &out)
+	return status, out.Error, out.AccessToken
+}
+
+// signInDevice signs a person in and returns the access token.
+func signInDevice(t *testing.T, srv *testenv.Server, upn, password, otp string) string {
+	t.Helper()
+	f := startDevice(t, srv)
+	f.approve(upn, password, otp)
+	st, e, tok := f.redeem()
+	if st != 200 {
+		t.Fatalf("token: %d %s", st, e)
 	}
-	return tok.AccessToken
+	return tok
 }
 
 // A role assignment with requireMfa counts for a person only when the
@@ -106,36 +142,12 @@ func TestPendingSignInDiesWithRevokedSessions(t *testing.T) {
 	if code, u := mgmt(t, srv, admin, "POST", "/identity/users", `{"userPrincipalName":"eve@example.com","password":"a long enough password"}`); code != 201 {
 		t.Fatalf("user: %d %v", code, u)
 	}
-	base := srv.Info.AuthorityHost + "/" + srv.Info.TenantID + "/oauth2/v2.0/"
-	var dc struct {
-		DeviceCode string `json:"device_code"`
-		UserCode   string `json:"user_code"`
-	}
-	resp, err := srv.Client.PostForm(base+"devicecode", url.Values{"client_id": {identity.PublicClientID}, "scope": {"https://vault.localhost/.default"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&dc)
-	resp.Body.Close()
-	resp, err = srv.Client.PostForm(srv.Info.AuthorityHost+"/devicelogin", url.Values{"user_code": {dc.UserCode}, "username": {"eve@example.com"}, "password": {"a long enough password"}})
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("approve: %v %v", err, resp.Status)
-	}
-	resp.Body.Close()
+	f := startDevice(t, srv)
+	f.approve("eve@example.com", "a long enough password", "")
 	if code, _ := mgmt(t, srv, admin, "POST", "/identity/users/eve@example.com/revokeSessions", ""); code != http.StatusNoContent {
 		t.Fatalf("revoke: %d", code)
 	}
-	resp, err = srv.Client.PostForm(base+"token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
-		"client_id": {identity.PublicClientID}, "device_code": {dc.DeviceCode}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var e struct {
-		Error string `json:"error"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&e)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || e.Error != "invalid_grant" {
-		t.Fatalf("redeeming a sign-in approved before revoke-sessions: %d %s", resp.StatusCode, e.Error)
+	if st, e, _ := f.redeem(); st != http.StatusBadRequest || e != "invalid_grant" {
+		t.Fatalf("redeeming a sign-in approved before revoke-sessions: %d %s", st, e)
 	}
 }

@@ -6,8 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/certs"
 	"github.com/keyhaven/keyhaven/internal/identity"
+	"github.com/keyhaven/keyhaven/internal/keys"
 	"github.com/keyhaven/keyhaven/internal/posture"
+	"github.com/keyhaven/keyhaven/internal/secrets"
 	"github.com/keyhaven/keyhaven/internal/vaults"
 )
 
@@ -67,68 +70,62 @@ func (s *Server) getPosture(c *call) error {
 }
 
 func (s *Server) postureObjects(ctx context.Context, v *vaults.Vault) ([]posture.Object, bool, error) {
-	var out []posture.Object
-	cut := false
-	for cursor := ""; ; {
-		p, err := s.Secrets.List(ctx, v, cursor, 25)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, x := range p.Items {
-			out = append(out, posture.Object{Kind: "secret", Name: x.Name, Enabled: x.Attributes.Enabled, Expires: deref(x.Attributes.Expires), Managed: x.Managed})
-		}
-		if cursor = p.Next; cursor == "" {
-			break
-		}
-		if len(out) >= postureObjectCap {
-			cut = true
-			break
-		}
+	ss, cut1, err := listAll(ctx, func(cursor string) (secrets.Page[secrets.Secret], error) { return s.Secrets.List(ctx, v, cursor, 25) },
+		func(x secrets.Secret) (posture.Object, bool) {
+			return posture.Object{Kind: "secret", Name: x.Name, Enabled: x.Attributes.Enabled, Expires: deref(x.Attributes.Expires), Managed: x.Managed}, true
+		})
+	if err != nil {
+		return nil, false, err
 	}
-	n := len(out)
-	for cursor := ""; ; {
-		p, err := s.Keys.List(ctx, v, cursor, 25)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, x := range p.Items {
+	ks, cut2, err := listAll(ctx, func(cursor string) (keys.Page[keys.Key], error) { return s.Keys.List(ctx, v, cursor, 25) },
+		func(x keys.Key) (posture.Object, bool) {
 			o := posture.Object{Kind: "key", Name: x.Name, Enabled: x.Attributes.Enabled, Expires: deref(x.Attributes.Expires), Managed: x.Managed}
 			if pol, err := s.Keys.GetRotationPolicy(ctx, v, x.Name); err == nil {
 				for _, a := range pol.LifetimeActions {
 					o.AutoRotates = o.AutoRotates || strings.EqualFold(a.Action.Type, "Rotate")
 				}
 			}
-			out = append(out, o)
-		}
-		if cursor = p.Next; cursor == "" {
-			break
-		}
-		if len(out)-n >= postureObjectCap {
-			cut = true
-			break
-		}
+			return o, true
+		})
+	if err != nil {
+		return nil, false, err
 	}
-	n = len(out)
+	cs, cut3, err := listAll(ctx, func(cursor string) (certs.Page[certs.Certificate], error) { return s.Certs.List(ctx, v, cursor, 25) },
+		func(x certs.Certificate) (posture.Object, bool) {
+			return posture.Object{Kind: "certificate", Name: x.Name, Enabled: x.Attributes.Enabled, Expires: x.Attributes.Expires}, !x.Pending
+		})
+	if err != nil {
+		return nil, false, err
+	}
+	return append(append(ss, ks...), cs...), cut1 || cut2 || cut3, nil
+}
+
+// listAll pages through a collection with list, keeping what keep maps
+// (and accepts), up to postureObjectCap; it reports whether it stopped at
+// the cap.
+// (secrets.Page, keys.Page and certs.Page are one type: objects.Page.)
+func listAll[T any](ctx context.Context, list func(cursor string) (secrets.Page[T], error), keep func(T) (posture.Object, bool)) ([]posture.Object, bool, error) {
+	var out []posture.Object
 	for cursor := ""; ; {
-		p, err := s.Certs.List(ctx, v, cursor, 25)
+		if err := ctx.Err(); err != nil {
+			return nil, false, err
+		}
+		p, err := list(cursor)
 		if err != nil {
 			return nil, false, err
 		}
 		for _, x := range p.Items {
-			if x.Pending {
-				continue
+			if o, ok := keep(x); ok {
+				out = append(out, o)
 			}
-			out = append(out, posture.Object{Kind: "certificate", Name: x.Name, Enabled: x.Attributes.Enabled, Expires: x.Attributes.Expires})
 		}
 		if cursor = p.Next; cursor == "" {
-			break
+			return out, false, nil
 		}
-		if len(out)-n >= postureObjectCap {
-			cut = true
-			break
+		if len(out) >= postureObjectCap {
+			return out, true, nil
 		}
 	}
-	return out, cut, nil
 }
 
 func deref(p *int64) int64 {

@@ -36,6 +36,8 @@ type Config struct {
 	ServerPID int
 	// ServerProfile, when set, makes the server write a CPU profile there.
 	ServerProfile string
+	// Driver is DriverWire (the default) or DriverNetHTTP.
+	Driver string
 }
 
 // Report is the JSON document of a run.
@@ -46,6 +48,7 @@ type Report struct {
 		P99ms      float64 `json:"p99_ms"`
 	} `json:"baseline"`
 	Results     []Result `json:"results"`
+	Driver      string   `json:"driver"`
 	Secrets     int      `json:"secrets"`
 	Connections int      `json:"connections"`
 	DurationS   float64  `json:"duration_s"`
@@ -73,6 +76,13 @@ type env struct {
 
 // Run executes a benchmark and returns its report.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	switch cfg.Driver {
+	case "":
+		cfg.Driver = DriverWire
+	case DriverWire, DriverNetHTTP:
+	default:
+		return nil, fmt.Errorf("bench: unknown driver %q (%s or %s)", cfg.Driver, DriverWire, DriverNetHTTP)
+	}
 	work, err := os.MkdirTemp("", "keyhaven-bench-")
 	if err != nil {
 		return nil, err
@@ -91,7 +101,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Secrets: cfg.Secrets, Connections: cfg.Connections, DurationS: cfg.Duration.Seconds(), BodyBytes: size}
+	rep := &Report{Driver: cfg.Driver, Secrets: cfg.Secrets, Connections: cfg.Connections, DurationS: cfg.Duration.Seconds(), BodyBytes: size}
 	base, stopBase, err := startBaseline(ctx, cfg, work, size)
 	if err != nil {
 		return nil, err
@@ -116,6 +126,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		fmt.Fprintf(cfg.Out, "running %s for %s (and the baseline for %s, interleaved)...\n", op.name, cfg.Duration, cfg.Duration/2)
 		l := load{client: e.client, next: op.build(e), cpu: func() time.Duration { return procCPU(pid) }}
+		if cfg.Driver == DriverWire {
+			if l.wire, err = newWire(e.client, e.host, cfg.Connections); err != nil {
+				return nil, err
+			}
+		}
 		l.run(ctx, cfg.Connections, cfg.Warmup)
 		var s, b sample
 		var signs, signTime float64
@@ -138,6 +153,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		allBase.add(b)
 		rep.Results = append(rep.Results, r)
+		if l.wire != nil {
+			l.wire.close()
+		}
 	}
 	br := allBase.result()
 	rep.Baseline.RPS, rep.Baseline.CPUusPerOp, rep.Baseline.P99ms = br.RPS, br.CPUusPerOp, br.P99ms
@@ -214,9 +232,16 @@ func startBaseline(ctx context.Context, cfg Config, dir string, size int) (load,
 		return load{}, nil, err
 	}
 	url := "https://localhost:" + portOf(b.addr) + "/secrets/x"
-	return load{client: client, cpu: func() time.Duration { return procCPU(b.pid()) }, next: func(int, int) (*http.Request, error) {
+	l := load{client: client, cpu: func() time.Duration { return procCPU(b.pid()) }, next: func(int, int) (*http.Request, error) {
 		return http.NewRequest(http.MethodGet, url, nil)
-	}}, b.stop, nil
+	}}
+	if cfg.Driver == DriverWire {
+		if l.wire, err = newWire(client, "localhost:"+portOf(b.addr), cfg.Connections); err != nil {
+			b.stop()
+			return load{}, nil, err
+		}
+	}
+	return l, b.stop, nil
 }
 
 // httpClient trusts the CA in caFile and sends every connection to addr.

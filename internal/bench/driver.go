@@ -59,6 +59,7 @@ func newTransport(tlsConf *tls.Config, conns int, dial func(ctx context.Context,
 // CPU clock of the server that answers them.
 type load struct {
 	client *http.Client
+	wire   *wire
 	next   request
 	cpu    func() time.Duration
 }
@@ -104,7 +105,12 @@ func (l load) run(ctx context.Context, conns int, d time.Duration) sample {
 			defer wg.Done()
 			for seq := 0; !stop.Load(); seq++ {
 				start := time.Now()
-				ok := once(ctx, l.client, l.next, w, seq)
+				var ok bool
+				if l.wire != nil {
+					ok = l.wire.do(ctx, l.next, w, seq)
+				} else {
+					ok = once(ctx, l.client, l.next, w, seq)
+				}
 				if stop.Load() {
 					return // completed after the slice ended
 				}

@@ -8,8 +8,8 @@ import (
 
 // Print writes the report as a table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "\n%d connections, %.0fs per operation, %d secrets, %d-byte GetSecret body, server RSS %.0f MiB (%.0f MiB heap and stacks)\n\n",
-		r.Connections, r.DurationS, r.Secrets, r.BodyBytes, r.ServerRSSMB, r.ServerAnonMB)
+	fmt.Fprintf(w, "\n%d connections (%s driver), %.0fs per operation, %d secrets, %d-byte GetSecret body, server RSS %.0f MiB (%.0f MiB heap and stacks)\n\n",
+		r.Connections, r.Driver, r.DurationS, r.Secrets, r.BodyBytes, r.ServerRSSMB, r.ServerAnonMB)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "operation\treq/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\terrors\tserver µs/req\tclient µs/req\tbaseline req/s\tvs baseline\t")
 	fmt.Fprintf(tw, "Baseline (all slices)\t%.0f\t\t\t%.2f\t\t\t%.1f\t\t\t\t\n", r.Baseline.RPS, r.Baseline.P99ms, r.Baseline.CPUusPerOp)

@@ -40,11 +40,12 @@ func TestBenchTool(t *testing.T) {
 			CPUusPerOp float64 `json:"cpu_us_per_op"`
 		} `json:"results"`
 		LocalRSASign float64 `json:"local_rsa_sign_per_s"`
+		Driver       string  `json:"driver"`
 	}
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Baseline.RPS <= 0 {
+	if rep.Baseline.RPS <= 0 || rep.Driver != "wire" {
 		t.Fatalf("baseline: %s", raw)
 	}
 	want := map[string]bool{}
@@ -62,5 +63,29 @@ func TestBenchTool(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Fatalf("operations missing from the report: %v", want)
+	}
+	// The other driver, Go's http.Client, drives the same server shape.
+	cmd = exec.Command(keyhavenBinary(t), "bench", "--secrets", "10", "--duration", "200ms", "--warmup", "50ms",
+		"--connections", "2", "--driver", "net/http", "--ops", "GetSecret,SetSecret", "--json", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("keyhaven bench --driver net/http: %v\n%s", err, b)
+	}
+	if raw, err = os.ReadFile(out); err != nil {
+		t.Fatal(err)
+	}
+	var again struct {
+		Driver  string
+		Results []struct {
+			RPS    float64
+			Errors int
+		}
+	}
+	if err := json.Unmarshal(raw, &again); err != nil || again.Driver != "net/http" || len(again.Results) != 2 {
+		t.Fatalf("net/http driver report: %v %s", err, raw)
+	}
+	for _, r := range again.Results {
+		if r.RPS <= 0 || r.Errors != 0 {
+			t.Fatalf("net/http driver report: %s", raw)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package objects
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -52,7 +51,7 @@ func (s *Store[R]) ListDeleted(ctx context.Context, v *vaults.Vault, cursor stri
 }
 
 func (s *Store[R]) listHeads(ctx context.Context, v *vaults.Vault, prefix, cursor string, max int) (Page[Item[R]], error) {
-	var p Page[Item[R]]
+	p := Page[Item[R]]{Items: make([]Item[R], 0, clampPage(max))}
 	err := s.b.View(ctx, func(tx *barrier.Tx) error {
 		var err error
 		p.Next, err = ScanPage(tx, prefix, cursor, max, func(_ string, val []byte) error {
@@ -70,7 +69,7 @@ func (s *Store[R]) listHeads(ctx context.Context, v *vaults.Vault, prefix, curso
 // current decodes a head and reads its current version.
 func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte) (*Item[R], error) {
 	it := &Item[R]{}
-	if err := json.Unmarshal(rawHead, &it.Head); err != nil {
+	if err := decodeStored(rawHead, &it.Head); err != nil {
 		return nil, err
 	}
 	it.Version = it.Head.Current
@@ -90,7 +89,7 @@ func (s *Store[R]) ListVersions(ctx context.Context, v *vaults.Vault, name, curs
 		}
 		p.Next, err = ScanPage(t.tx, s.versionsPrefix(v, strings.ToLower(name)), cursor, max, func(ver string, val []byte) error {
 			it := Item[R]{Head: cur.Head, Version: ver}
-			if err := json.Unmarshal(val, &it.Rec); err != nil {
+			if err := decodeStored(val, &it.Rec); err != nil {
 				return err
 			}
 			p.Items = append(p.Items, it)

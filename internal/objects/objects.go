@@ -347,15 +347,19 @@ func getJSON(tx *barrier.Tx, key string, dst any) (found bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if d, ok := dst.(StoredDecoder); ok {
-		err = d.DecodeStored(raw)
-	} else {
-		err = json.Unmarshal(raw, dst)
-	}
-	if err != nil {
+	if err := decodeStored(raw, dst); err != nil {
 		return false, fmt.Errorf("objects: decode %s: %w", key, err)
 	}
 	return true, nil
+}
+
+// decodeStored decodes a stored record into dst, with its hand-written
+// decoder when it has one.
+func decodeStored(raw []byte, dst any) error {
+	if d, ok := dst.(StoredDecoder); ok {
+		return d.DecodeStored(raw)
+	}
+	return json.Unmarshal(raw, dst)
 }
 
 func putJSON(tx *barrier.Tx, key string, v any) error {

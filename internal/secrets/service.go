@@ -329,7 +329,7 @@ func deletedOrErr(it *item, err error) (*DeletedSecret, error) {
 }
 
 func mapPage[T any](p objects.Page[item], err error, f func(*item) T) (Page[T], error) {
-	out := Page[T]{Next: p.Next}
+	out := Page[T]{Next: p.Next, Items: make([]T, 0, len(p.Items))}
 	for i := range p.Items {
 		out.Items = append(out.Items, f(&p.Items[i]))
 	}

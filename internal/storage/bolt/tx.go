@@ -26,6 +26,11 @@ type txn struct {
 	b    *bbolt.Bucket
 	done bool
 	gen  uint64 // bumped by every write, so Scan can notice them
+	// cur is Get's cursor, kept between Gets (each Seek starts again from
+	// the root) so a read does not allocate a cursor and grow its stack;
+	// curGen is the gen it was made at, as writes invalidate cursors.
+	cur    *bbolt.Cursor
+	curGen uint64
 }
 
 // call runs fn on a fresh txn over b, recovering a panic into the result.
@@ -58,7 +63,10 @@ func (t *txn) Get(key []byte) ([]byte, error) {
 		return nil, err
 	}
 	if len(key) > 0 {
-		if k, v := t.b.Cursor().Seek(key); bytes.Equal(k, key) {
+		if t.cur == nil || t.curGen != t.gen {
+			t.cur, t.curGen = t.b.Cursor(), t.gen
+		}
+		if k, v := t.cur.Seek(key); bytes.Equal(k, key) {
 			return nonNil(v), nil
 		}
 	}

@@ -303,6 +303,24 @@ func (p *policyStore) RemovePrincipal(ctx context.Context, principalID string) e
 	})
 }
 
+// dropOrphanActivations removes activations whose eligibility is gone:
+// removing an eligible assignment, its principal or its scope ends what was
+// activated from it at once, not when the activation would have expired.
+func dropOrphanActivations(list []authz.Assignment) []authz.Assignment {
+	if !slices.ContainsFunc(list, func(a authz.Assignment) bool { return a.ActivatedFrom != "" }) {
+		return list
+	}
+	eligible := map[string]bool{}
+	for _, a := range list {
+		if a.Eligible {
+			eligible[strings.ToLower(a.ID)] = true
+		}
+	}
+	return slices.DeleteFunc(list, func(a authz.Assignment) bool {
+		return a.ActivatedFrom != "" && !eligible[strings.ToLower(a.ActivatedFrom)]
+	})
+}
+
 // countOwners counts the server-wide Owner assignments that always work:
 // permanent, not an eligibility, not bound to MFA or an external issuer.
 // Only those keep the server manageable.
@@ -340,6 +358,7 @@ func (p *policyStore) modify(ctx context.Context, fn func([]authz.Assignment) ([
 		if list, err = fn(stored); err != nil {
 			return err
 		}
+		list = dropOrphanActivations(list)
 		raw, err = json.Marshal(list)
 		if err != nil {
 			return err

@@ -137,6 +137,22 @@ func TestTimeBoundEligibleAndCustomRoles(t *testing.T) {
 	if st := c.status("GET", get, ""); st != 403 {
 		t.Fatalf("after the activation ended: %d", st)
 	}
+	// Removing the eligibility ends a live activation of it at once.
+	if code, _ := activate(c, `{"justification":"incident 4712","durationMinutes":30}`); code != 201 {
+		t.Fatalf("activation after the first ended: %d", code)
+	}
+	if st := c.status("GET", get, ""); st != 200 {
+		t.Fatalf("activated again: %d", st)
+	}
+	if code, _ := mgmt(t, srv, admin, "DELETE", "/authorization/roleAssignments/"+e["id"].(string), ""); code != 204 {
+		t.Fatalf("remove the eligibility: %d", code)
+	}
+	if st := c.status("GET", get, ""); st != 403 {
+		t.Fatalf("an activation outlived its eligibility: %d", st)
+	}
+	if code, list := mgmt(t, srv, admin, "GET", "/authorization/roleAssignments?principalId="+c.objectID, ""); code != 200 || len(list["value"].([]any)) != 0 {
+		t.Fatalf("the activation is still listed: %d %v", code, list)
+	}
 
 	// Custom role: everything on secrets but delete, on one secret.
 	code, role := mgmt(t, srv, admin, "POST", "/authorization/roleDefinitions",

@@ -3,6 +3,7 @@ package barrier
 import (
 	"bytes"
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -816,5 +817,64 @@ func TestDataKeyCache(t *testing.T) {
 	b.Seal()
 	if st.deks.m != nil {
 		t.Fatal("sealing kept the cached data keys")
+	}
+}
+
+// A data key is cached on its second miss, not its first (reads spread over
+// many records must not churn the cache), and an entry serves only a read
+// whose whole identity matches: the same wrapped bytes under another
+// storage key or KEK are a miss.
+func TestDataKeyCacheAdmissionAndIdentity(t *testing.T) {
+	b, _ := newTestBarrier(t)
+	put(t, b, "v/a/secrets/once/1", []byte("v"))
+	mustGet(t, b, "v/a/secrets/once/1")
+	st := b.state.Load()
+	cached := func() int {
+		st.deks.mu.RLock()
+		defer st.deks.mu.RUnlock()
+		return len(st.deks.m)
+	}
+	if n := cached(); n != 0 {
+		t.Fatalf("a key read once is cached (%d entries)", n)
+	}
+	mustGet(t, b, "v/a/secrets/once/1")
+	if n := cached(); n != 1 {
+		t.Fatalf("a key read twice is not cached (%d entries)", n)
+	}
+
+	aead := func(b byte) cipher.AEAD {
+		a, err := newAEAD(bytes.Repeat([]byte{b}, keySize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	c := new(dekCache)
+	kekA, kekB := aead(0), aead(1)
+	id := dekID{kek: kekA, key: "v/a/secrets/x/1"}
+	id.wrapped[0], id.wrapped[9] = 7, 9
+	dek := aead(2)
+	c.put(&id, dek)
+	if c.get(&id) != nil {
+		t.Fatal("admitted on the first miss")
+	}
+	c.put(&id, dek)
+	if c.get(&id) != dek {
+		t.Fatal("not cached on the second miss")
+	}
+	other := id
+	other.key = "v/a/secrets/y/1"
+	if c.get(&other) != nil {
+		t.Fatal("served for another storage key")
+	}
+	other = id
+	other.kek = kekB
+	if c.get(&other) != nil {
+		t.Fatal("served for another KEK")
+	}
+	other = id
+	other.nonce[0] ^= 1
+	if c.get(&other) != nil {
+		t.Fatal("served for another wrap nonce")
 	}
 }

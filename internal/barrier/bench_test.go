@@ -135,3 +135,40 @@ func BenchmarkEnvelope(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTxGetSpread reads 256-byte values spread over 100,000 records,
+// far more than the data-key cache holds: nearly every read unwraps its
+// data key, as in a vault with a million secrets.
+func BenchmarkTxGetSpread(b *testing.B) {
+	br, _ := benchBarrier(b)
+	const n = 100_000
+	value := bytes.Repeat([]byte("s"), 256)
+	for i := 0; i < n; i += 1000 {
+		update(b, br, func(tx *Tx) error {
+			for j := i; j < i+1000; j++ {
+				if err := tx.Put(fmt.Sprintf("v/bench/secrets/s%06d", j), value); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("v/bench/secrets/s%06d", (i*7919)%n)
+	}
+	b.ReportAllocs()
+	i := 0
+	err := br.View(ctx, func(tx *Tx) error {
+		for b.Loop() {
+			if _, err := tx.Get(keys[i%n]); err != nil {
+				return err
+			}
+			i++
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}

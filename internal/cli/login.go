@@ -144,6 +144,7 @@ func newLogoutCmd(s streams) *cobra.Command {
 			if err := os.Remove(path); err != nil {
 				return err
 			}
+			_ = os.Remove(path + ".lock")
 			if revokeErr != nil {
 				return fmt.Errorf("the local sign-in is removed, but the server could not revoke it: %w", revokeErr)
 			}

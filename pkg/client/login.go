@@ -249,6 +249,13 @@ type UserCredential struct {
 	// Save is called with the credential after its refresh token rotated.
 	Save func(*UserCredential) error
 
+	// refreshing, when set, wraps each redemption of the refresh token. The
+	// credential LoadLogin returns uses it to hold a lock on its file across
+	// processes and to pick up a token another process rotated meanwhile:
+	// two commands redeeming the same refresh token would look like a stolen
+	// token replayed, and the server would end the whole sign-in.
+	refreshing func(redeem func() error) error
+
 	mu    sync.Mutex
 	cache map[string]cachedToken
 }
@@ -261,7 +268,22 @@ func (c *UserCredential) GetToken(ctx context.Context, req TokenRequest) (Access
 	if e, ok := c.cache[req.Scope]; ok && time.Now().Before(e.refreshAt) {
 		return e.tok, nil
 	}
-	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {PublicClientID}, "refresh_token": {c.RefreshToken}, "scope": {req.Scope}}
+	if c.refreshing == nil {
+		return c.redeemLocked(ctx, req.Scope)
+	}
+	var tok AccessToken
+	err := c.refreshing(func() error {
+		var err error
+		tok, err = c.redeemLocked(ctx, req.Scope)
+		return err
+	})
+	return tok, err
+}
+
+// redeemLocked turns the refresh token into an access token for scope and
+// keeps the rotated refresh token; c.mu is held.
+func (c *UserCredential) redeemLocked(ctx context.Context, scope string) (AccessToken, error) {
+	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {PublicClientID}, "refresh_token": {c.RefreshToken}, "scope": {scope}}
 	issued := time.Now()
 	var tr userTokens
 	if err := c.Authority.post(ctx, "token", form, &tr); err != nil {
@@ -283,7 +305,7 @@ func (c *UserCredential) GetToken(ctx context.Context, req TokenRequest) (Access
 			}
 		}
 	}
-	c.storeLocked(req.Scope, tok, issued)
+	c.storeLocked(scope, tok, issued)
 	return tok, nil
 }
 
@@ -356,16 +378,37 @@ func SaveLogin(path string, c *UserCredential, username string) error {
 
 // LoadLogin reads a sign-in saved by SaveLogin; the credential saves its
 // rotated refresh tokens back to path. It returns the user name too.
+// Commands running at the same time take turns redeeming it (a lock file
+// beside it) and each uses the token the one before it saved.
 func LoadLogin(path string, hc *http.Client) (*UserCredential, string, error) {
-	raw, err := os.ReadFile(path)
+	f, err := readLogin(path)
 	if err != nil {
 		return nil, "", err
 	}
-	var f loginFile
-	if err := json.Unmarshal(raw, &f); err != nil || f.RefreshToken == "" {
-		return nil, "", fmt.Errorf("%s is not a keyhaven sign-in file", path)
-	}
 	c := &UserCredential{Authority: Authority{Host: f.AuthorityHost, TenantID: f.TenantID, HTTPClient: hc}, RefreshToken: f.RefreshToken}
 	c.Save = func(c *UserCredential) error { return SaveLogin(path, c, f.Username) }
+	c.refreshing = func(redeem func() error) error {
+		unlock, err := lockFile(path + ".lock")
+		if err != nil {
+			return fmt.Errorf("locking the sign-in: %w", err)
+		}
+		defer unlock()
+		if cur, err := readLogin(path); err == nil {
+			c.RefreshToken = cur.RefreshToken // rotated by another command meanwhile
+		}
+		return redeem()
+	}
 	return c, f.Username, nil
+}
+
+func readLogin(path string) (loginFile, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return loginFile{}, err
+	}
+	var f loginFile
+	if err := json.Unmarshal(raw, &f); err != nil || f.RefreshToken == "" {
+		return loginFile{}, fmt.Errorf("%s is not a keyhaven sign-in file", path)
+	}
+	return f, nil
 }

@@ -203,11 +203,8 @@ func (s *Server) blocked(keys []string) time.Duration {
 // suspected.
 func (s *Server) failed(c *call, keys []string, what string) {
 	for _, k := range keys {
-		free := guardFree
-		if strings.HasPrefix(k, "ip:") {
-			free = guardFreeIP
-		}
-		if s.guard.fail(k, free) {
+		free, window := guardPolicy(k)
+		if s.guard.fail(k, free, window) {
 			s.Logger.Warn("repeated failed "+what+"s: slowing down", "key", k, "requestId", c.requestID)
 		}
 	}

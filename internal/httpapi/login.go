@@ -92,7 +92,7 @@ func (s *Server) deviceCode(c *call) error {
 		c.w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return oauthError(c, http.StatusTooManyRequests, "slow_down", "Too many device sign-ins started from this address; retry later.")
 	}
-	s.guard.fail(key, deviceCodesFree)
+	s.guard.fail(key, deviceCodesFree, guardWindow)
 	d, err := s.Identity.StartDeviceAuth(c.r.Context(), form.Get("client_id"), resource)
 	if errors.Is(err, identity.ErrInvalidClient) {
 		return oauthError(c, http.StatusBadRequest, "unauthorized_client", "Only keyhaven's public client ("+identity.PublicClientID+") can use the device-code flow.")
@@ -153,11 +153,35 @@ func (s *Server) deviceLoginPage(c *call) error {
 	return c.html(http.StatusOK, page{Title: "Sign in to keyhaven", Action: "/devicelogin", AskCode: true})
 }
 
-// signInThrottled refuses a sign-in while its user or address is being
-// slowed down; it returns the throttle keys.
-func (s *Server) signInKeys(c *call, upn string) []string {
+// signIn is a person's sign-in attempt as the guard sees it: the person at
+// this address, the address, and the person's account from anywhere.
+type signIn struct {
+	person, addr string
+	keys         []string
+}
+
+func (s *Server) signInAttempt(c *call, upn string) signIn {
+	person := strings.ToLower(truncate(upn, 128))
 	ip := s.callerIP(c) // behind a trusted proxy, the client it names
-	return []string{"user:" + strings.ToLower(truncate(upn, 128)) + "@" + ip, "ip:" + ip}
+	return signIn{person: person, addr: ip, keys: []string{"user:" + person + "@" + ip, "ip:" + ip, "account:" + person}}
+}
+
+// signInBlocked returns how long the attempt must wait: the longest of its
+// keys' delays, leaving out the account's at an address the person signed
+// in from before.
+func (s *Server) signInBlocked(a signIn) time.Duration {
+	keys := a.keys
+	if s.guard.knows(a.person, a.addr) {
+		keys = keys[:2]
+	}
+	return s.blocked(keys)
+}
+
+// signedIn clears the person's key at this address and makes the address
+// familiar.
+func (s *Server) signedIn(a signIn) {
+	s.guard.succeed(a.keys[0])
+	s.guard.remember(a.person, a.addr)
 }
 
 // signInError turns a failed sign-in into the message the page shows,
@@ -170,7 +194,9 @@ func (s *Server) signInError(c *call, keys []string, err error) (string, int) {
 		s.failed(c, keys, "sign-in")
 		return "Wrong user name, password or one-time code.", http.StatusUnauthorized
 	case errors.Is(err, identity.ErrExpiredToken):
-		s.failed(c, keys, "device code")
+		// No password was checked: a guessed user code counts against the
+		// address, not against the account it named.
+		s.failed(c, keys[:2], "device code")
 		return "This code is unknown, already used or expired. Start the sign-in again.", http.StatusBadRequest
 	case errors.Is(err, identity.ErrInvalidClient):
 		return "The sign-in request is not valid.", http.StatusBadRequest
@@ -184,21 +210,21 @@ func (s *Server) deviceLogin(c *call) error {
 	}
 	form, _ := url.ParseQuery(string(c.body))
 	p := page{Title: "Sign in to keyhaven", Action: "/devicelogin", AskCode: true, UserCode: form.Get("user_code"), Username: form.Get("username")}
-	keys := s.signInKeys(c, form.Get("username"))
-	if wait := s.blocked(keys); wait > 0 {
+	attempt := s.signInAttempt(c, form.Get("username"))
+	if wait := s.signInBlocked(attempt); wait > 0 {
 		c.w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		p.Error = "Too many failed sign-ins; wait a moment and try again."
 		return c.html(http.StatusTooManyRequests, p)
 	}
 	u, err := s.Identity.ApproveDevice(c.r.Context(), form.Get("user_code"), form.Get("username"), form.Get("password"), form.Get("otp"))
-	if msg, status := s.signInError(c, keys, err); status != 0 {
+	if msg, status := s.signInError(c, attempt.keys, err); status != 0 {
 		p.Error = msg
 		return c.html(status, p)
 	}
 	if err != nil {
 		return err
 	}
-	s.guard.succeed(keys[0])
+	s.signedIn(attempt)
 	return c.html(http.StatusOK, page{Title: "Signed in", Done: "You are signed in as " + u.UPN + ". You can close this window and return to the application."})
 }
 
@@ -247,8 +273,8 @@ func (s *Server) authorizeSignIn(c *call) error {
 		return c.html(http.StatusBadRequest, page{Title: "Sign-in request refused", Error: err.(*kverr.Error).Message, Done: " "})
 	}
 	p := page{Title: "Sign in to keyhaven", Action: cleanAction(c.r.URL.Path), Hidden: hidden, Username: form.Get("username")}
-	keys := s.signInKeys(c, form.Get("username"))
-	if wait := s.blocked(keys); wait > 0 {
+	attempt := s.signInAttempt(c, form.Get("username"))
+	if wait := s.signInBlocked(attempt); wait > 0 {
 		c.w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		p.Error = "Too many failed sign-ins; wait a moment and try again."
 		return c.html(http.StatusTooManyRequests, p)
@@ -256,14 +282,14 @@ func (s *Server) authorizeSignIn(c *call) error {
 	resource, _ := requestedResource(form)
 	code, err := s.Identity.CreateAuthCode(c.r.Context(), hidden["client_id"], hidden["redirect_uri"], hidden["code_challenge"],
 		resource, form.Get("username"), form.Get("password"), form.Get("otp"))
-	if msg, status := s.signInError(c, keys, err); status != 0 {
+	if msg, status := s.signInError(c, attempt.keys, err); status != 0 {
 		p.Error = msg
 		return c.html(status, p)
 	}
 	if err != nil {
 		return err
 	}
-	s.guard.succeed(keys[0])
+	s.signedIn(attempt)
 	target, _ := url.Parse(hidden["redirect_uri"])
 	q := target.Query()
 	q.Set("code", code)

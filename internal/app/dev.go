@@ -85,6 +85,10 @@ func NewDev(ctx context.Context, o DevOptions) (*App, *DevInfo, error) {
 	if err := a.setNetwork(o.TrustedProxies, o.Throttle); err != nil {
 		return nil, nil, errors.Join(err, a.ln.Close())
 	}
+	// A dev server is for one developer's machine: its metrics are open.
+	if err := a.setMetricsAccess(config.MetricsConfig{Anonymous: true}); err != nil {
+		return nil, nil, errors.Join(err, a.ln.Close())
+	}
 	a.startEvents()
 	a.startAlerts(config.Default().Alerts)
 	info := &DevInfo{

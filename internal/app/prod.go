@@ -61,6 +61,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err := a.setNetwork(cfg.TrustedProxies, cfg.Throttle); err != nil {
 		return nil, errors.Join(err, a.ln.Close(), a.store.Close())
 	}
+	if err := a.setMetricsAccess(cfg.Metrics); err != nil {
+		return nil, errors.Join(err, a.ln.Close(), a.store.Close())
+	}
 	a.startEvents()
 	a.startAlerts(cfg.Alerts)
 	return a, nil

@@ -40,6 +40,7 @@ type Config struct {
 	Throttle        ThrottleConfig `yaml:"throttle"`
 	Events          EventsConfig   `yaml:"events"`
 	Alerts          AlertsConfig   `yaml:"alerts"`
+	Metrics         MetricsConfig  `yaml:"metrics"`
 	ShutdownTimeout time.Duration  `yaml:"shutdownTimeout" desc:"How long a graceful shutdown waits for requests in flight."`
 	Vaults          []VaultConfig  `yaml:"vaults" flag:"vault" desc:"Vaults the server makes sure exist at start. The environment variable takes comma-separated names and the flag may be repeated; vaults named that way get the default settings and replace the file's list."`
 
@@ -139,6 +140,12 @@ type AlertsConfig struct {
 	Enabled              bool          `yaml:"enabled" desc:"Evaluate security rules (failed-reads, purge-or-backup, settings-change, new-address) on every audit record and record each match as a Keyhaven.SecurityAlert event for event subscriptions. Needs an audit sink (audit.file or audit.stdout)."`
 	FailedReadsThreshold int           `yaml:"failedReadsThreshold" desc:"Failed data-plane reads (HTTP 401, 403 or 404) by one caller (object id, else IP address) within alerts.failedReadsWindow that raise a failed-reads alert, at most once per caller per window. From 1 to 1000."`
 	FailedReadsWindow    time.Duration `yaml:"failedReadsWindow" desc:"Sliding window of the failed-reads rule. From 1s to 24h."`
+}
+
+// MetricsConfig decides who may read GET /metrics.
+type MetricsConfig struct {
+	TokenFile string `yaml:"tokenFile" desc:"File whose content (trimmed, at least 32 characters) is a bearer token that may read /metrics, for a Prometheus scrape job (authorization: credentials_file); it also works while the server is sealed. Without it, /metrics needs a keyhaven access token whose principal may perform Microsoft.Insights/metrics/read on the server (Owner, Contributor, Reader, or a custom role with that action)."`
+	Anonymous bool   `yaml:"anonymous" desc:"Let anyone who can reach the listener read /metrics (its labels name operations and vaults). Off by default; keyhaven server --dev always allows it."`
 }
 
 // VaultConfig is a vault the server makes sure exists at start.

@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -144,8 +147,57 @@ func (m *Metrics) writeHistogram(w io.Writer, op string) {
 	fmt.Fprintf(w, "keyhaven_request_duration_seconds_count{operation=%q} %d\n", op, h.count.Load())
 }
 
+// MetricsAccess decides who may read GET /metrics: anyone (Anonymous),
+// the holder of the scrape token, or a caller with a keyhaven access token
+// whose principal may perform MetricsReadAction on the server.
+type MetricsAccess struct {
+	Anonymous bool
+	token     *[sha256.Size]byte
+}
+
+// MetricsReadAction is Azure Monitor's action for reading metrics, which
+// Azure's Owner, Contributor and Reader roles include.
+const MetricsReadAction = "Microsoft.Insights/metrics/read"
+
+// SetToken makes token (at least 32 characters) a bearer token that may
+// read /metrics.
+func (m *MetricsAccess) SetToken(token string) error {
+	if len(token) < 32 {
+		return errors.New("the metrics token must be at least 32 characters")
+	}
+	sum := sha256.Sum256([]byte(token))
+	m.token = &sum
+	return nil
+}
+
+// authorizeMetrics lets the caller read /metrics or says why not.
+func (s *Server) authorizeMetrics(c *call) error {
+	m := s.MetricsAccess
+	if m.Anonymous {
+		return nil
+	}
+	if m.token != nil {
+		if tok, ok := strings.CutPrefix(c.r.Header.Get("Authorization"), "Bearer "); ok {
+			sum := sha256.Sum256([]byte(tok))
+			if subtle.ConstantTimeCompare(sum[:], m.token[:]) == 1 {
+				return nil
+			}
+		}
+	}
+	if s.Seal.Sealed() {
+		return errSealed
+	}
+	if err := s.authenticate(c); err != nil {
+		return err
+	}
+	return s.authorizeManagementAt(c, MetricsReadAction, "/")
+}
+
 // metrics serves GET /metrics.
 func (s *Server) metrics(c *call) error {
+	if err := s.authorizeMetrics(c); err != nil {
+		return err
+	}
 	g := map[string]float64{"keyhaven_sealed": 0, "keyhaven_audit_failing": 0}
 	if s.Seal.Sealed() {
 		g["keyhaven_sealed"] = 1

@@ -84,6 +84,8 @@ type Deps struct {
 	Now        func() time.Time
 	// Network is the data plane's firewall and rate limits.
 	Network Network
+	// Metrics decides who may read GET /metrics.
+	MetricsAccess MetricsAccess
 }
 
 // Server serves both planes.

@@ -73,6 +73,11 @@ func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte) (*It
 		return nil, err
 	}
 	it.Version = it.Head.Current
+	rec := it.Head.Rec
+	it.Head.Rec = nil
+	if len(rec) > 0 {
+		return it, decodeStored(rec, &it.Rec)
+	}
 	if _, err := getJSON(tx, s.versionsPrefix(v, strings.ToLower(it.Head.Name))+it.Version, &it.Rec); err != nil {
 		return nil, err
 	}

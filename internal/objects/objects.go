@@ -59,13 +59,24 @@ type Head struct {
 	// refuse to change it; the owner changes it inside its own
 	// transactions (In, Linked).
 	Managed bool `json:"managed,omitempty"`
+	// Rec is a copy of the current version's stored record, so that reading
+	// an object's current version, or a page of objects, takes one storage
+	// read instead of two. Only PutHead, Put and add write heads of active
+	// objects, and they keep it equal to that record; a head without it
+	// (written before it existed, or soft-deleted) makes readers read the
+	// version. Items handed out never carry it.
+	Rec json.RawMessage `json:"rec,omitempty"`
 }
 
 // DecodeStored decodes a head as json.Unmarshal would.
 func (h *Head) DecodeStored(data []byte) error {
 	return jsonx.Object(data, func(k, v []byte) error {
-		if string(k) == "meta" { // a json.RawMessage takes any value, null included
+		switch string(k) { // a json.RawMessage takes any value, null included
+		case "meta":
 			h.Meta = append(json.RawMessage(nil), v...)
+			return nil
+		case "rec":
+			h.Rec = append(json.RawMessage(nil), v...)
 			return nil
 		}
 		if jsonx.IsNull(v) {
@@ -217,7 +228,15 @@ func (t *Tx[R]) Get(name, version string) (*Item[R], error) {
 	if version == "" {
 		version = h.Current
 	}
+	rec := h.Rec
+	h.Rec = nil
 	it := &Item[R]{Head: h, Version: strings.ToLower(version)}
+	if len(rec) > 0 && it.Version == strings.ToLower(h.Current) {
+		if err := decodeStored(rec, &it.Rec); err != nil {
+			return nil, fmt.Errorf("objects: decode the current version of %s: %w", lname, err)
+		}
+		return it, nil
+	}
 	found, err = getJSON(t.tx, t.s.versionsPrefix(t.v, lname)+it.Version, &it.Rec)
 	if err != nil || !found {
 		return nil, errOr(err, t.s.errs.NotFound(idText(name, version)))
@@ -225,14 +244,47 @@ func (t *Tx[R]) Get(name, version string) (*Item[R], error) {
 	return it, nil
 }
 
-// Put writes a version's record of an active object (after Get).
+// Put writes a version's record of an active object (after Get); when it is
+// the current version, the head's copy follows.
 func (t *Tx[R]) Put(it *Item[R]) error {
-	return putJSON(t.tx, t.s.versionsPrefix(t.v, strings.ToLower(it.Head.Name))+it.Version, &it.Rec)
+	lname := strings.ToLower(it.Head.Name)
+	raw, err := t.putVersion(lname, it.Version, &it.Rec)
+	if err != nil {
+		return err
+	}
+	var h Head
+	found, err := getJSON(t.tx, t.s.headKey(t.v, lname), &h)
+	if err != nil || !found || !strings.EqualFold(h.Current, it.Version) {
+		return err
+	}
+	return t.putHead(&h, raw)
 }
 
-// PutHead writes an active object's head (after Get), e.g. its Meta.
+// PutHead writes an active object's head (after Get), e.g. its Meta, with a
+// copy of its current version's record as stored.
 func (t *Tx[R]) PutHead(h *Head) error {
-	return putJSON(t.tx, t.s.headKey(t.v, strings.ToLower(h.Name)), h)
+	raw, err := t.tx.Get(t.s.versionsPrefix(t.v, strings.ToLower(h.Name)) + strings.ToLower(h.Current))
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	return t.putHead(h, raw)
+}
+
+// putVersion stores a version's record and returns it as stored.
+func (t *Tx[R]) putVersion(lname, version string, rec *R) ([]byte, error) {
+	raw, err := Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	return raw, t.tx.Put(t.s.versionsPrefix(t.v, lname)+version, raw)
+}
+
+// putHead stores h with rec, its current version's stored record (nil:
+// none).
+func (t *Tx[R]) putHead(h *Head, rec []byte) error {
+	stored := *h
+	stored.Rec = rec
+	return putJSON(t.tx, t.s.headKey(t.v, strings.ToLower(h.Name)), &stored)
 }
 
 // Add stores rec as a new version of name and makes it current, creating
@@ -263,12 +315,13 @@ func (t *Tx[R]) add(name, version string, rec R, managed bool) (*Item[R], error)
 	case h.Managed != managed:
 		return nil, t.s.errs.Managed("set")
 	}
-	h.Current = version
+	h.Current, h.Rec = version, nil
 	it := &Item[R]{Head: h, Version: version, Rec: rec}
-	if err := t.Put(it); err != nil {
+	raw, err := t.putVersion(lname, version, &it.Rec)
+	if err != nil {
 		return nil, err
 	}
-	return it, t.PutHead(&h)
+	return it, t.putHead(&h, raw)
 }
 
 // Add stores rec as a new current version of name in its own transaction.

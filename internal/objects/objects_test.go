@@ -144,7 +144,7 @@ func FuzzHeadDecodeStored(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, cur string, n int64, meta []byte, managed bool) {
 		h := Head{Name: name, Current: cur, DeletedDate: n, ScheduledPurgeDate: -n, Managed: managed}
 		if json.Valid(meta) {
-			h.Meta = meta
+			h.Meta, h.Rec = meta, meta
 		}
 		if managed && len(meta) == 0 {
 			h.Meta = json.RawMessage("null")
@@ -161,8 +161,119 @@ func FuzzHeadDecodeStored(f *testing.F) {
 			t.Fatalf("DecodeStored(%s): %v", raw, err)
 		}
 		if got.Name != want.Name || got.Current != want.Current || got.DeletedDate != want.DeletedDate ||
-			got.ScheduledPurgeDate != want.ScheduledPurgeDate || got.Managed != want.Managed || string(got.Meta) != string(want.Meta) {
+			got.ScheduledPurgeDate != want.ScheduledPurgeDate || got.Managed != want.Managed || string(got.Meta) != string(want.Meta) ||
+			string(got.Rec) != string(want.Rec) {
 			t.Fatalf("DecodeStored(%s) = %+v, want %+v", raw, got, want)
 		}
 	})
+}
+
+// The head's copy of the current version's record always equals that
+// record: after adding versions, changing the current one or an older
+// one, changing the head, deleting and recovering, and restoring a backup;
+// a head without a copy (written before copies existed) still reads.
+func TestHeadCopiesTheCurrentVersion(t *testing.T) {
+	ctx := context.Background()
+	s, v, _ := newStore(t, "things", vaults.Spec{Name: "copy"})
+	stored := func(name string) (Head, rec) {
+		t.Helper()
+		var h Head
+		var r rec
+		err := s.b.View(ctx, func(tx *barrier.Tx) error {
+			if _, err := getJSON(tx, s.headKey(v, name), &h); err != nil {
+				return err
+			}
+			_, err := getJSON(tx, s.versionsPrefix(v, name)+h.Current, &r)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h, r
+	}
+	check := func(step string, want int) {
+		t.Helper()
+		h, r := stored("thing")
+		var copied rec
+		if err := json.Unmarshal(h.Rec, &copied); err != nil || copied != r || r.N != want {
+			t.Fatalf("%s: head copy %s, current version %+v, want N=%d", step, h.Rec, r, want)
+		}
+		it, err := s.Get(ctx, v, "thing", "")
+		if err != nil || it.Rec.N != want || it.Head.Rec != nil {
+			t.Fatalf("%s: Get = %+v, %v", step, it, err)
+		}
+		page, err := s.List(ctx, v, "", 25)
+		if err != nil || len(page.Items) != 1 || page.Items[0].Rec.N != want || page.Items[0].Head.Rec != nil {
+			t.Fatalf("%s: List = %+v, %v", step, page, err)
+		}
+	}
+	first := NewVersion()
+	if _, err := s.Add(ctx, v, "thing", first, rec{N: 1}); err != nil {
+		t.Fatal(err)
+	}
+	check("first version", 1)
+	if _, err := s.Modify(ctx, v, "thing", "", func(it *Item[rec]) error { it.Rec.N = 2; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	check("current version changed", 2)
+	if _, err := s.Add(ctx, v, "thing", NewVersion(), rec{N: 3}); err != nil {
+		t.Fatal(err)
+	}
+	check("second version", 3)
+	if _, err := s.Modify(ctx, v, "thing", first, func(it *Item[rec]) error { it.Rec.N = 20; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	check("older version changed", 3)
+	if it, err := s.Get(ctx, v, "thing", first); err != nil || it.Rec.N != 20 {
+		t.Fatalf("older version: %+v %v", it, err)
+	}
+	err := s.Update(ctx, v, func(tx *Tx[rec]) error {
+		it, err := tx.Get("thing", "")
+		if err != nil {
+			return err
+		}
+		it.Head.Meta, it.Head.Rec = json.RawMessage(`{"m":1}`), json.RawMessage(`{"N":99}`) // a stale copy is not trusted
+		return tx.PutHead(&it.Head)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("head changed", 3)
+	if _, err := s.Delete(ctx, v, "thing"); err != nil {
+		t.Fatal(err)
+	}
+	if it, err := s.GetDeleted(ctx, v, "thing"); err != nil || it.Rec.N != 3 {
+		t.Fatalf("deleted: %+v %v", it, err)
+	}
+	if _, err := s.Recover(ctx, v, "thing"); err != nil {
+		t.Fatal(err)
+	}
+	check("recovered", 3)
+	blob, err := s.Backup(ctx, v, "thing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, v, "thing"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Purge(ctx, v, "thing"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Restore(ctx, v, blob); err != nil {
+		t.Fatal(err)
+	}
+	check("restored", 3)
+
+	// A head stored without a copy reads its current version.
+	h, _ := stored("thing")
+	h.Rec = nil
+	if err := s.b.Update(ctx, func(tx *barrier.Tx) error { return putJSON(tx, s.headKey(v, "thing"), &h) }); err != nil {
+		t.Fatal(err)
+	}
+	if it, err := s.Get(ctx, v, "thing", ""); err != nil || it.Rec.N != 3 {
+		t.Fatalf("head without a copy: %+v %v", it, err)
+	}
+	if page, err := s.List(ctx, v, "", 25); err != nil || len(page.Items) != 1 || page.Items[0].Rec.N != 3 {
+		t.Fatalf("list of a head without a copy: %+v %v", page, err)
+	}
 }

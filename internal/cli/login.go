@@ -107,7 +107,7 @@ $AZURE_TENANT_ID ("adfs" works too).`,
 				return err
 			}
 			user := claimOf(tok.Token, "upn")
-			if err := client.SaveLogin(path, cred, user); err != nil {
+			if err := client.WithLoginLock(ctx, path, func() error { return client.SaveLogin(path, cred, user) }); err != nil {
 				return err
 			}
 			fmt.Fprintf(s.out, "Signed in as %s (authentication: %s).\n", user, strings.Join(claimList(tok.Token, "amr"), ", "))
@@ -140,11 +140,17 @@ func newLogoutCmd(s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			revokeErr := cred.SignOut(cmd.Context())
-			if err := os.Remove(path); err != nil {
+			var revokeErr error
+			err = client.WithLoginLock(cmd.Context(), path, func() error {
+				if cur, _, err := client.LoadLogin(path, nil); err == nil {
+					cred = cur // the token as the last refresh left it
+				}
+				revokeErr = cred.SignOut(cmd.Context())
+				return os.Remove(path)
+			})
+			if err != nil {
 				return err
 			}
-			_ = os.Remove(path + ".lock")
 			if revokeErr != nil {
 				return fmt.Errorf("the local sign-in is removed, but the server could not revoke it: %w", revokeErr)
 			}

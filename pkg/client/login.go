@@ -388,17 +388,39 @@ func LoadLogin(path string, hc *http.Client) (*UserCredential, string, error) {
 	c := &UserCredential{Authority: Authority{Host: f.AuthorityHost, TenantID: f.TenantID, HTTPClient: hc}, RefreshToken: f.RefreshToken}
 	c.Save = func(c *UserCredential) error { return SaveLogin(path, c, f.Username) }
 	c.refreshing = func(redeem func() error) error {
-		unlock, err := lockFile(path + ".lock")
-		if err != nil {
-			return fmt.Errorf("locking the sign-in: %w", err)
-		}
-		defer unlock()
-		if cur, err := readLogin(path); err == nil {
+		return WithLoginLock(context.Background(), path, func() error {
+			cur, err := readLogin(path)
+			switch {
+			case err != nil:
+				return fmt.Errorf("the sign-in in %s is gone (signed out?): %w", path, err)
+			case cur.AuthorityHost != f.AuthorityHost || cur.TenantID != f.TenantID || cur.Username != f.Username:
+				// Another sign-in replaced this one: its token is not ours to
+				// send, and it must not be sent to our authority.
+				return fmt.Errorf("%s now holds another sign-in (%s at %s); run the command again", path, cur.Username, cur.AuthorityHost)
+			}
 			c.RefreshToken = cur.RefreshToken // rotated by another command meanwhile
-		}
-		return redeem()
+			return redeem()
+		})
 	}
 	return c, f.Username, nil
+}
+
+// WithLoginLock runs fn while holding the lock of the sign-in file at path
+// (a lock file beside it, left in place), so that commands reading,
+// rotating, replacing or removing that sign-in take turns. It gives up when
+// ctx ends or after a minute.
+func WithLoginLock(ctx context.Context, path string, fn func() error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	unlock, err := lockFile(ctx, path+".lock")
+	if err != nil {
+		return fmt.Errorf("locking the sign-in %s: %w", path, err)
+	}
+	defer unlock()
+	return fn()
 }
 
 func readLogin(path string) (loginFile, error) {

@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/audit"
@@ -58,7 +60,13 @@ type App struct {
 	alerts *alertRecorder // security alerts into the outbox (alerts.go); nil when off
 
 	auditFailClosed bool
-	keyRotation     time.Duration // how often the token signing key is replaced
+	// headCopiesChecked: the object heads' copies were checked since this
+	// process started (see checkHeadCopies).
+	headCopiesChecked atomic.Bool
+	// cleanSinceLastStop: at open, storage held the generation noted at
+	// this program's last clean stop (nothing wrote since).
+	cleanSinceLastStop bool
+	keyRotation        time.Duration // how often the token signing key is replaced
 
 	ln     net.Listener
 	srv    *http.Server
@@ -136,6 +144,9 @@ func (a *App) load(ctx context.Context, tenantID string) error {
 	}
 	if err := a.vaults.Load(ctx); err != nil {
 		return fmt.Errorf("load vaults: %w", err)
+	}
+	if err := a.checkHeadCopies(ctx); err != nil {
+		return err
 	}
 	if err := a.policy.load(ctx); err != nil {
 		return fmt.Errorf("load policy: %w", err)
@@ -265,6 +276,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 		err = errors.Join(err, a.audit.Close())
 	}
 	a.barrier.Seal()
+	if g, ok := a.store.(storage.Generations); ok && a.headCopiesChecked.Load() {
+		// Nothing writes any more: the next start can tell whether anything
+		// else wrote before it.
+		err = errors.Join(err, g.NoteGeneration([]byte(cleanStopKey)))
+	}
 	if a.tmpDir != "" {
 		err = errors.Join(err, os.RemoveAll(a.tmpDir))
 	}
@@ -324,3 +340,67 @@ func (a *App) SetOIDCClient(c *http.Client) { a.identity.SetOIDCClient(c) }
 // RunScheduledJobs runs every background job once now (tests move the
 // clock and call it instead of waiting for the scheduler's tick).
 func (a *App) RunScheduledJobs(ctx context.Context) error { return a.sched.RunOnce(ctx) }
+
+// cleanStopKey notes the storage generation at this program's last clean
+// stop (see checkHeadCopies).
+const cleanStopKey = barrier.RawKeyPrefix + "clean-stop-generation"
+
+// noteStartGeneration records, before this process writes anything,
+// whether storage is as this program left it at its last clean stop.
+func (a *App) noteStartGeneration() error {
+	g, ok := a.store.(storage.Generations)
+	if !ok {
+		return nil
+	}
+	gen, err := g.Generation()
+	if err != nil {
+		return err
+	}
+	return a.store.View(context.Background(), func(tx storage.Tx) error {
+		noted, err := tx.Get([]byte(cleanStopKey))
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		a.cleanSinceLastStop = err == nil && len(noted) == 8 && binary.BigEndian.Uint64(noted) == gen
+		return err
+	})
+}
+
+// checkHeadCopies corrects, once per process and before anything is served,
+// the copies of current versions that object heads carry, unless storage
+// shows that nothing wrote since this program last stopped cleanly: after
+// a crash, or after an earlier release (which changes versions without
+// their heads) ran on the same data, a copy may be stale.
+func (a *App) checkHeadCopies(ctx context.Context) error {
+	if _, ok := a.store.(storage.Generations); !ok || a.headCopiesChecked.Load() {
+		return nil // a store that numbers no commits keeps nothing across starts
+	}
+	if a.cleanSinceLastStop {
+		a.headCopiesChecked.Store(true)
+		return nil
+	}
+	var ids []string
+	for _, v := range a.vaults.List() {
+		ids = append(ids, v.ID)
+	}
+	deleted, err := a.vaults.ListDeleted(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range deleted {
+		ids = append(ids, d.Vault.ID)
+	}
+	start := time.Now()
+	total := 0
+	for _, check := range []func(context.Context, []string) (int, error){a.secrets.CheckHeadCopies, a.keys.CheckHeadCopies, a.certs.CheckHeadCopies} {
+		n, err := check(ctx, ids)
+		total += n
+		if err != nil {
+			return fmt.Errorf("check object heads: %w", err)
+		}
+	}
+	a.log.Info("checked the objects' copies of their current versions (the last stop was not clean, or another program wrote)",
+		"vaults", len(ids), "corrected", total, "took", time.Since(start).Round(time.Millisecond).String())
+	a.headCopiesChecked.Store(true)
+	return nil
+}

@@ -52,6 +52,13 @@ func (p *policyStore) load(ctx context.Context) error {
 		return err
 	}
 	p.cur.Store(&authz.Policy{Roles: allRoles(custom), Assignments: list})
+	if n := len(list); len(dropOrphanActivations(slices.Clone(list))) != n {
+		// Activations whose eligibility went before removals ended them.
+		if err := p.modify(ctx, func(l []authz.Assignment) ([]authz.Assignment, error) { return l, nil }); err != nil {
+			return err
+		}
+		list = p.Policy().Assignments
+	}
 	return p.grantOwners(ctx, list)
 }
 

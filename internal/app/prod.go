@@ -79,6 +79,9 @@ func (a *App) openStorage(cfg config.Config) error {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	a.store = st
+	if err := a.noteStartGeneration(); err != nil {
+		return errors.Join(err, st.Close())
+	}
 	return nil
 }
 

@@ -44,7 +44,11 @@ const (
 	sealKey        = "sys/seal"
 	canaryKey      = "sys/canary"
 	vaultKeyPrefix = "sys/vaultkeys/"
-	vaultPrefix    = "v/"
+	// RawKeyPrefix holds the server's own unencrypted notes in storage
+	// (written below the barrier, with no secret in them); the barrier
+	// neither reads, writes nor scans them.
+	RawKeyPrefix = "sys/raw/"
+	vaultPrefix  = "v/"
 
 	rootKEKInfo     = "keyhaven/barrier/root-kek/v1"
 	sealBytesInfo   = "keyhaven/barrier/sealbytes/v1:"

@@ -214,10 +214,10 @@ func vaultOf(key string) (vaultID string, inVault bool, err error) {
 
 // isReserved reports whether key belongs to the barrier itself.
 func isReserved(key string) bool {
-	return key == sealKey || key == canaryKey || strings.HasPrefix(key, vaultKeyPrefix)
+	return key == sealKey || key == canaryKey || strings.HasPrefix(key, vaultKeyPrefix) || strings.HasPrefix(key, RawKeyPrefix)
 }
 
 func isReservedBytes(k []byte) bool {
 	return string(k) == sealKey || string(k) == canaryKey ||
-		bytes.HasPrefix(k, []byte(vaultKeyPrefix))
+		bytes.HasPrefix(k, []byte(vaultKeyPrefix)) || bytes.HasPrefix(k, []byte(RawKeyPrefix))
 }

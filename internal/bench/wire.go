@@ -49,7 +49,10 @@ func newWire(client *http.Client, hostport string, conns int) (*wire, error) {
 	if err != nil { // a vault URL without a port
 		host, hostport = hostport, net.JoinHostPort(hostport, "443")
 	}
-	conf := tr.TLSClientConfig.Clone()
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if tr.TLSClientConfig != nil {
+		conf = tr.TLSClientConfig.Clone()
+	}
 	conf.ServerName = host
 	dial := func(ctx context.Context) (net.Conn, error) {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -11,6 +11,7 @@
 package certs
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"runtime"
@@ -273,3 +274,9 @@ func ValidateName(name string) error {
 }
 
 func validateTags(tags map[string]string) error { return objects.ValidateTags(tags) }
+
+// CheckHeadCopies corrects stale copies of current versions in the heads of
+// the vaults vaultIDs (see objects.Store.CheckHeadCopies).
+func (s *Service) CheckHeadCopies(ctx context.Context, vaultIDs []string) (int, error) {
+	return s.store.CheckHeadCopies(ctx, vaultIDs)
+}

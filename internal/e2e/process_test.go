@@ -57,6 +57,7 @@ type process struct {
 	creds   struct{ TenantID, ClientID, ClientSecret string }
 	token   string
 	stderr  *strings.Builder
+	logMu   sync.Mutex // guards stderr
 }
 
 // startProcess runs `keyhaven server` in production mode on dataDir with
@@ -86,7 +87,7 @@ func startProcessArgs(t *testing.T, dataDir string, args []string, extraEnv ...s
 	select {
 	case p.addr = <-addrc:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not start:\n%s", p.stderr.String())
+		t.Fatalf("server did not start:\n%s", p.logText())
 	}
 	p.client = testenv.NewClient(t, filepath.Join(dataDir, "tls", "ca.pem"), p.addr)
 	raw, err := os.ReadFile(filepath.Join(dataDir, "bootstrap-credentials.json"))
@@ -101,17 +102,23 @@ func startProcessArgs(t *testing.T, dataDir string, args []string, extraEnv ...s
 
 func (p *process) readLog(r io.Reader, addrc chan<- string) {
 	sc := bufio.NewScanner(r)
-	var mu sync.Mutex
 	for sc.Scan() {
 		line := sc.Text()
-		mu.Lock()
+		p.logMu.Lock()
 		p.stderr.WriteString(line + "\n")
-		mu.Unlock()
+		p.logMu.Unlock()
 		var rec struct{ Msg, Addr string }
 		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "keyhaven is listening" {
 			addrc <- rec.Addr
 		}
 	}
+}
+
+// logText is what the server logged so far.
+func (p *process) logText() string {
+	p.logMu.Lock()
+	defer p.logMu.Unlock()
+	return p.stderr.String()
 }
 
 func (p *process) port() string { return p.addr[strings.LastIndex(p.addr, ":")+1:] }

@@ -177,7 +177,12 @@ func (s *Server) authorizeMetrics(c *call) error {
 		return nil
 	}
 	if m.token != nil {
-		if tok, ok := strings.CutPrefix(c.r.Header.Get("Authorization"), "Bearer "); ok {
+		h := c.r.Header.Get("Authorization")
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			tok, ok = strings.CutPrefix(h, "bearer ")
+		}
+		if ok {
 			sum := sha256.Sum256([]byte(tok))
 			if subtle.ConstantTimeCompare(sum[:], m.token[:]) == 1 {
 				return nil

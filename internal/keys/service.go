@@ -425,3 +425,9 @@ func cryptoError(err error) error {
 	}
 	return err
 }
+
+// CheckHeadCopies corrects stale copies of current versions in the heads of
+// the vaults vaultIDs (see objects.Store.CheckHeadCopies).
+func (s *Service) CheckHeadCopies(ctx context.Context, vaultIDs []string) (int, error) {
+	return s.store.CheckHeadCopies(ctx, vaultIDs)
+}

@@ -183,7 +183,10 @@ func (s *Store[R]) deletedKey(v *vaults.Vault, lname string) string {
 	return "v/" + v.ID + "/deleted" + s.coll + "/" + lname
 }
 func (s *Store[R]) versionsPrefix(v *vaults.Vault, lname string) string {
-	return "v/" + v.ID + "/" + s.coll + "-versions/" + lname + "/"
+	return s.versionsPrefixOf(v.ID, lname)
+}
+func (s *Store[R]) versionsPrefixOf(vaultID, lname string) string {
+	return "v/" + vaultID + "/" + s.coll + "-versions/" + lname + "/"
 }
 func (s *Store[R]) purgePrefix() string { return "sys/purge/" + s.coll + "/" }
 func (s *Store[R]) purgeKey(v *vaults.Vault, lname string, at int64) string {
@@ -468,4 +471,78 @@ func ValidateTags(tags map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// checkBatch is how many heads CheckHeadCopies reads per transaction.
+const checkBatch = 500
+
+// CheckHeadCopies makes the copy of the current version that every active
+// head of the collection carries, in the vaults vaultIDs, equal to that
+// version's stored record again, and returns how many it corrected. It is
+// for a start after this program may not have been the last to write: an
+// earlier release changed versions without touching their heads.
+func (s *Store[R]) CheckHeadCopies(ctx context.Context, vaultIDs []string) (int, error) {
+	fixed := 0
+	for _, id := range vaultIDs {
+		prefix := "v/" + id + "/" + s.coll + "/"
+		for start := ""; ; {
+			n, next, err := s.checkHeads(ctx, id, prefix, start)
+			fixed += n
+			if err != nil {
+				return fixed, fmt.Errorf("objects: check %s heads of vault %s: %w", s.coll, id, err)
+			}
+			if next == "" {
+				break
+			}
+			start = next
+		}
+	}
+	return fixed, nil
+}
+
+// checkHeads checks up to checkBatch heads from start in one transaction
+// and returns where the next batch starts ("" when done).
+func (s *Store[R]) checkHeads(ctx context.Context, vaultID, prefix, start string) (fixed int, next string, err error) {
+	err = s.b.Update(ctx, func(tx *barrier.Tx) error {
+		fixed, next = 0, ""
+		type stale struct {
+			key  string
+			head Head
+		}
+		var heads []stale
+		err := tx.Scan(prefix, start, func(key string, val []byte) (bool, error) {
+			if len(heads) == checkBatch {
+				next = key
+				return false, nil
+			}
+			var h Head
+			if err := decodeStored(val, &h); err != nil {
+				return false, fmt.Errorf("decode %s: %w", key, err)
+			}
+			heads = append(heads, stale{key, h})
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, x := range heads {
+			if len(x.head.Rec) == 0 {
+				continue
+			}
+			raw, err := tx.Get(s.versionsPrefixOf(vaultID, strings.ToLower(x.head.Name)) + strings.ToLower(x.head.Current))
+			if err != nil && !isNotFound(err) {
+				return err
+			}
+			if bytes.Equal(raw, x.head.Rec) {
+				continue
+			}
+			x.head.Rec = raw
+			if err := putJSON(tx, x.key, &x.head); err != nil {
+				return err
+			}
+			fixed++
+		}
+		return nil
+	})
+	return fixed, next, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -275,5 +276,48 @@ func TestHeadCopiesTheCurrentVersion(t *testing.T) {
 	}
 	if page, err := s.List(ctx, v, "", 25); err != nil || len(page.Items) != 1 || page.Items[0].Rec.N != 3 {
 		t.Fatalf("list of a head without a copy: %+v %v", page, err)
+	}
+}
+
+// CheckHeadCopies corrects a copy that no longer matches its version (as an
+// earlier release, which changed versions without their heads, leaves it)
+// and leaves correct ones alone.
+func TestCheckHeadCopies(t *testing.T) {
+	ctx := context.Background()
+	s, v, _ := newStore(t, "things", vaults.Spec{Name: "check"})
+	for i := range 3*checkBatch/2 + 1 {
+		if _, err := s.Add(ctx, v, fmt.Sprintf("t%04d", i), NewVersion(), rec{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.CheckHeadCopies(ctx, []string{v.ID}); err != nil || n != 0 {
+		t.Fatalf("fresh copies: corrected %d, %v", n, err)
+	}
+	// An older program changes two current versions behind the heads' backs.
+	for _, name := range []string{"t0007", fmt.Sprintf("t%04d", checkBatch+3)} {
+		it, err := s.Get(ctx, v, name, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.b.Update(ctx, func(tx *barrier.Tx) error {
+			return putJSON(tx, s.versionsPrefix(v, name)+it.Version, &rec{N: -1})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Get(ctx, v, name, ""); got.Rec.N == -1 {
+			t.Fatal("the test did not make the copy stale")
+		}
+	}
+	if n, err := s.CheckHeadCopies(ctx, []string{v.ID, "no-such-vault"}); err != nil || n != 2 {
+		t.Fatalf("corrected %d, %v; want 2", n, err)
+	}
+	for _, name := range []string{"t0007", fmt.Sprintf("t%04d", checkBatch+3)} {
+		if got, err := s.Get(ctx, v, name, ""); err != nil || got.Rec.N != -1 {
+			t.Fatalf("%s after the check: %+v %v", name, got, err)
+		}
+	}
+	if got, err := s.Get(ctx, v, "t0008", ""); err != nil || got.Rec.N != 8 {
+		t.Fatalf("an untouched object: %+v %v", got, err)
 	}
 }

@@ -343,3 +343,9 @@ func copyInt(p *int64) *int64 {
 	c := *p
 	return &c
 }
+
+// CheckHeadCopies corrects stale copies of current versions in the heads of
+// the vaults vaultIDs (see objects.Store.CheckHeadCopies).
+func (s *Service) CheckHeadCopies(ctx context.Context, vaultIDs []string) (int, error) {
+	return s.store.CheckHeadCopies(ctx, vaultIDs)
+}

@@ -49,6 +49,17 @@ type Store interface {
 	Close() error
 }
 
+// Generations is implemented by stores that number their commits, so that
+// a program can note the number when it stops and tell at its next start
+// whether anything (another program included) wrote in between.
+type Generations interface {
+	// Generation returns the number of the last commit.
+	Generation() (uint64, error)
+	// NoteGeneration commits, at key, the number of that very commit as 8
+	// big-endian bytes: right after it, Generation returns the same number.
+	NoteGeneration(key []byte) error
+}
+
 // Tx is a transaction handed to the function given to View or Update.
 type Tx interface {
 	// Get returns the value stored at key, or an error wrapping ErrNotFound.

@@ -66,6 +66,7 @@ package bolt
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -140,7 +141,14 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	if err := db.Update(createBucket); err != nil {
+	// Only a new file needs the bucket: opening an existing one writes
+	// nothing, so its generation still tells whether anybody wrote since.
+	var exists bool
+	_ = db.View(func(tx *bbolt.Tx) error { exists = tx.Bucket(bucketName) != nil; return nil })
+	if !exists {
+		err = db.Update(createBucket)
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
@@ -184,6 +192,27 @@ func (s *Store) View(ctx context.Context, fn func(storage.Tx) error) error {
 	tx := &txn{b: btx.Bucket(bucketName)}
 	defer tx.finish()
 	return fn(tx)
+}
+
+// Generation implements storage.Generations: bbolt's transaction id of the
+// last commit.
+func (s *Store) Generation() (uint64, error) {
+	var id uint64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		id = uint64(tx.ID())
+		return nil
+	})
+	return id, err
+}
+
+// NoteGeneration implements storage.Generations.
+func (s *Store) NoteGeneration(key []byte) error {
+	if s.closed.Load() {
+		return storage.ErrClosed
+	}
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketName).Put(key, binary.BigEndian.AppendUint64(nil, uint64(tx.ID())))
+	})
 }
 
 // Update queues fn for the committer and waits for the outcome of the

@@ -2,6 +2,7 @@ package bolt_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -126,4 +127,37 @@ func mustOpen(t *testing.T, path string, opts bolt.Options) *bolt.Store {
 		t.Fatalf("Open: %v", err)
 	}
 	return s
+}
+
+// A noted generation survives a reopen unchanged (opening an existing file
+// writes nothing) and any later write moves the generation past it.
+func TestGenerationNoteSurvivesReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "keyhaven.db")
+	s := mustOpen(t, path, bolt.Options{})
+	if err := s.Update(context.Background(), func(tx storage.Tx) error { return tx.Put([]byte("a"), []byte("1")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NoteGeneration([]byte("note")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, path, bolt.Options{})
+	defer s.Close()
+	gen, err := s.Generation()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var noted []byte
+	_ = s.View(context.Background(), func(tx storage.Tx) error { noted, err = tx.Get([]byte("note")); return err })
+	if err != nil || len(noted) != 8 || binary.BigEndian.Uint64(noted) != gen {
+		t.Fatalf("noted %x (%v), generation after reopen %d", noted, err, gen)
+	}
+	if err := s.Update(context.Background(), func(tx storage.Tx) error { return tx.Put([]byte("b"), []byte("2")) }); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := s.Generation(); after <= gen {
+		t.Fatalf("a write left the generation at %d (noted %d)", after, gen)
+	}
 }

@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -21,35 +18,18 @@ import (
 // in-process, without TLS or sockets: what keyhaven adds on top of net/http.
 func BenchmarkGetSecretHandler(b *testing.B) {
 	srv := testenv.StartDev(b)
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {srv.Info.ClientID},
-		"client_secret": {srv.Info.ClientSecret}, "scope": {"https://vault.localhost/.default"}}
-	resp, err := srv.Client.PostForm(srv.Info.AuthorityHost+"/"+srv.Info.TenantID+"/oauth2/v2.0/token", form)
-	if err != nil {
-		b.Fatal(err)
+	admin := newRaw(b, srv)
+	if rep := admin.do("PUT", "/secrets/bench?api-version=7.6", `{"value":"a-typical-secret-value","contentType":"text/plain","tags":{"env":"prod"}}`, true); rep.status != 200 {
+		b.Fatalf("set: %d %s", rep.status, rep.text)
 	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 {
-		b.Fatalf("token: %v %s", err, resp.Status)
-	}
-	resp.Body.Close()
-	req, _ := http.NewRequestWithContext(context.Background(), "PUT", srv.Info.VaultURL+"/secrets/bench?api-version=7.6",
-		strings.NewReader(`{"value":"a-typical-secret-value","contentType":"text/plain","tags":{"env":"prod"}}`))
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	req.Header.Set("Content-Type", "application/json")
-	if resp, err = srv.Client.Do(req); err != nil || resp.StatusCode != 200 {
-		b.Fatalf("set: %v", err)
-	}
-	resp.Body.Close()
-
+	tok := admin.token
 	h := srv.App.Handler()
 	u, _ := url.Parse(srv.Info.VaultURL)
 	b.ReportAllocs()
 	for b.Loop() {
 		r := httptest.NewRequest("GET", "https://"+u.Host+"/secrets/bench?api-version=7.6", nil)
 		r.RemoteAddr = "127.0.0.1:40000"
-		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		r.Header.Set("Authorization", "Bearer "+tok)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		if w.Code != 200 {
@@ -63,27 +43,11 @@ func BenchmarkGetSecretHandler(b *testing.B) {
 // their difference is what keyhaven adds to a signature.
 func BenchmarkSignRS256Handler(b *testing.B) {
 	srv := testenv.StartDev(b)
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {srv.Info.ClientID},
-		"client_secret": {srv.Info.ClientSecret}, "scope": {"https://vault.localhost/.default"}}
-	resp, err := srv.Client.PostForm(srv.Info.AuthorityHost+"/"+srv.Info.TenantID+"/oauth2/v2.0/token", form)
-	if err != nil {
-		b.Fatal(err)
+	admin := newRaw(b, srv)
+	if rep := admin.do("POST", "/keys/bench/create?api-version=7.6", `{"kty":"RSA","key_size":2048}`, true); rep.status != 200 {
+		b.Fatalf("create: %d %s", rep.status, rep.text)
 	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 {
-		b.Fatalf("token: %v %s", err, resp.Status)
-	}
-	resp.Body.Close()
-	req, _ := http.NewRequestWithContext(context.Background(), "POST", srv.Info.VaultURL+"/keys/bench/create?api-version=7.6",
-		strings.NewReader(`{"kty":"RSA","key_size":2048}`))
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	req.Header.Set("Content-Type", "application/json")
-	if resp, err = srv.Client.Do(req); err != nil || resp.StatusCode != 200 {
-		b.Fatalf("create: %v", err)
-	}
-	resp.Body.Close()
+	tok := admin.token
 	h := srv.App.Handler()
 	u, _ := url.Parse(srv.Info.VaultURL)
 	body := `{"alg":"RS256","value":"` + strings.Repeat("A", 43) + `"}`
@@ -92,7 +56,7 @@ func BenchmarkSignRS256Handler(b *testing.B) {
 		for b.Loop() {
 			r := httptest.NewRequest("POST", "https://"+u.Host+"/keys/bench/sign?api-version=7.6", strings.NewReader(body))
 			r.RemoteAddr = "127.0.0.1:40000"
-			r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+			r.Header.Set("Authorization", "Bearer "+tok)
 			r.Header.Set("Content-Type", "application/json")
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, r)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -27,15 +28,16 @@ func TestMetricsNeedAuthorization(t *testing.T) {
 	}
 	p := startProcess(t, dir, "KEYHAVEN_SEAL_PASSPHRASE="+passphrase, "KEYHAVEN_METRICS_TOKEN_FILE="+tokenFile)
 	p.login()
+	at := p // the server process call talks to
 	authority := "https://localhost:" + p.port()
 	call := func(method, path, token, body string) (int, string, http.Header) {
 		t.Helper()
-		req, _ := http.NewRequest(method, authority+path, strings.NewReader(body))
+		req, _ := http.NewRequest(method, "https://localhost:"+at.port()+path, strings.NewReader(body))
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := p.client.Do(req)
+		resp, err := at.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,5 +87,29 @@ func TestMetricsNeedAuthorization(t *testing.T) {
 	}
 	if code, body, _ := call("GET", "/metrics", tok.AccessToken, ""); code != http.StatusOK {
 		t.Fatalf("a Reader: %d %s", code, body)
+	}
+
+	// Sealed (restarted without the passphrase): the scrape token still
+	// reads the seal state; an access token cannot be checked.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+	at = startProcess(t, dir, "KEYHAVEN_METRICS_TOKEN_FILE="+tokenFile)
+	if code, body, _ := call("GET", "/metrics", scrape, ""); code != http.StatusOK || !strings.Contains(body, "keyhaven_sealed 1") {
+		t.Fatalf("scrape token while sealed: %d %.200s", code, body)
+	}
+	if code, body, _ := call("GET", "/metrics", p.token, ""); code != http.StatusServiceUnavailable {
+		t.Fatalf("access token while sealed: %d %s", code, body)
+	}
+	if code, _, _ := call("GET", "/metrics", "", ""); code == http.StatusOK {
+		t.Fatal("anonymous while sealed")
+	}
+	// metrics.anonymous opens it.
+	_ = at.cmd.Process.Signal(syscall.SIGTERM)
+	_ = at.cmd.Wait()
+	at = startProcess(t, dir, "KEYHAVEN_METRICS_ANONYMOUS=true")
+	if code, body, _ := call("GET", "/metrics", "", ""); code != http.StatusOK || !strings.Contains(body, "keyhaven_sealed 1") {
+		t.Fatalf("metrics.anonymous: %d %.200s", code, body)
 	}
 }

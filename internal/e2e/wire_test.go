@@ -15,12 +15,12 @@ import (
 
 // raw is a minimal HTTP helper for wire-level checks.
 type raw struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *testenv.Server
 	token string
 }
 
-func newRaw(t *testing.T, srv *testenv.Server) *raw {
+func newRaw(t testing.TB, srv *testenv.Server) *raw {
 	r := &raw{t: t, srv: srv}
 	r.token = r.fetchToken(srv.Info.ClientID, srv.Info.ClientSecret, "https://vault.localhost/.default")
 	return r

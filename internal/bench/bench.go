@@ -38,7 +38,20 @@ type Config struct {
 	ServerProfile string
 	// Driver is DriverWire (the default) or DriverNetHTTP.
 	Driver string
+	// BaselineRequest is what the baseline is sent: BaselineSame (the
+	// default) or BaselineMinimal.
+	BaselineRequest string
 }
+
+// What the baseline server is sent.
+const (
+	// BaselineSame sends it GetSecret's own requests, byte for byte (path,
+	// query, Host, bearer token): the baseline then differs from keyhaven
+	// only in what the server does with the request.
+	BaselineSame = "getsecret"
+	// BaselineMinimal sends it a bare "GET /secrets/x" with no token.
+	BaselineMinimal = "minimal"
+)
 
 // Report is the JSON document of a run.
 type Report struct {
@@ -46,6 +59,11 @@ type Report struct {
 		RPS        float64 `json:"rps"`
 		CPUusPerOp float64 `json:"cpu_us_per_op"`
 		P99ms      float64 `json:"p99_ms"`
+		Errors     int     `json:"errors"`
+		// ClientCPUusPerOp is the load generator's CPU per request.
+		ClientCPUusPerOp float64 `json:"client_cpu_us_per_op"`
+		// Request is what it was sent: BaselineSame or BaselineMinimal.
+		Request string `json:"request"`
 	} `json:"baseline"`
 	Results     []Result `json:"results"`
 	Driver      string   `json:"driver"`
@@ -83,6 +101,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	default:
 		return nil, fmt.Errorf("bench: unknown driver %q (%s or %s)", cfg.Driver, DriverWire, DriverNetHTTP)
 	}
+	switch cfg.BaselineRequest {
+	case "":
+		cfg.BaselineRequest = BaselineSame
+	case BaselineSame, BaselineMinimal:
+	default:
+		return nil, fmt.Errorf("bench: unknown baseline request %q (%s or %s)", cfg.BaselineRequest, BaselineSame, BaselineMinimal)
+	}
 	work, err := os.MkdirTemp("", "keyhaven-bench-")
 	if err != nil {
 		return nil, err
@@ -102,12 +127,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Driver: cfg.Driver, Secrets: cfg.Secrets, Connections: cfg.Connections, DurationS: cfg.Duration.Seconds(), BodyBytes: size}
-	base, stopBase, err := startBaseline(ctx, cfg, work, size)
+	base, stopBase, err := startBaseline(ctx, cfg, work, size, operations[0].build(e))
 	if err != nil {
 		return nil, err
 	}
 	defer stopBase()
-	fmt.Fprintf(cfg.Out, "baseline: bare Go HTTPS answering a %d-byte body\n", size)
+	fmt.Fprintf(cfg.Out, "baseline: bare Go HTTPS answering a %d-byte body to %s\n", size, map[string]string{
+		BaselineSame: "GetSecret's requests", BaselineMinimal: "a bare GET without a token"}[cfg.BaselineRequest])
 	base.run(ctx, cfg.Connections, cfg.Warmup) // connects and warms up
 	ops := selected(cfg.Operations)
 	if needsKeys(ops) {
@@ -159,6 +185,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	br := allBase.result()
 	rep.Baseline.RPS, rep.Baseline.CPUusPerOp, rep.Baseline.P99ms = br.RPS, br.CPUusPerOp, br.P99ms
+	rep.Baseline.Request, rep.Baseline.Errors, rep.Baseline.ClientCPUusPerOp = cfg.BaselineRequest, br.Errors, br.ClientCPUusPerOp
 	if localTime > 0 {
 		rep.LocalRSASignPerSec = localSigns / localTime
 	}
@@ -220,8 +247,9 @@ func startServer(ctx context.Context, dir string, conns int, profile string) (*c
 }
 
 // startBaseline starts the baseline server and returns the load that
-// drives it like GetSecret.
-func startBaseline(ctx context.Context, cfg Config, dir string, size int) (load, func(), error) {
+// drives it: with BaselineSame, the requests of getSecret (the same bytes,
+// token and all) sent to the baseline's address instead of the vault's.
+func startBaseline(ctx context.Context, cfg Config, dir string, size int, getSecret request) (load, func(), error) {
 	b, err := startChild(ctx, nil, "bench-baseline", "--listen", "127.0.0.1:0", "--size", fmt.Sprint(size), "--dir", filepath.Join(dir, "baseline"))
 	if err != nil {
 		return load{}, nil, err
@@ -231,10 +259,8 @@ func startBaseline(ctx context.Context, cfg Config, dir string, size int) (load,
 		b.stop()
 		return load{}, nil, err
 	}
-	url := "https://localhost:" + portOf(b.addr) + "/secrets/x"
-	l := load{client: client, cpu: func() time.Duration { return procCPU(b.pid()) }, next: func(int, int) (*http.Request, error) {
-		return http.NewRequest(http.MethodGet, url, nil)
-	}}
+	next := baselineRequests(cfg.BaselineRequest, getSecret, "localhost:"+portOf(b.addr))
+	l := load{client: client, cpu: func() time.Duration { return procCPU(b.pid()) }, next: next}
 	if cfg.Driver == DriverWire {
 		if l.wire, err = newWire(client, "localhost:"+portOf(b.addr), cfg.Connections); err != nil {
 			b.stop()
@@ -242,6 +268,25 @@ func startBaseline(ctx context.Context, cfg Config, dir string, size int) (load,
 		}
 	}
 	return l, b.stop, nil
+}
+
+// baselineRequests builds the baseline's requests for connections to host:
+// getSecret's own (mode BaselineSame), or a bare GET (BaselineMinimal).
+func baselineRequests(mode string, getSecret request, host string) request {
+	if mode == BaselineMinimal {
+		return func(int, int) (*http.Request, error) {
+			return http.NewRequest(http.MethodGet, "https://"+host+"/secrets/x", nil)
+		}
+	}
+	return func(w, seq int) (*http.Request, error) {
+		req, err := getSecret(w, seq)
+		if err != nil {
+			return nil, err
+		}
+		// The Host header stays the vault's; only the connection differs.
+		req.Host, req.URL.Host = req.URL.Host, host
+		return req, nil
+	}
 }
 
 // httpClient trusts the CA in caFile and sends every connection to addr.

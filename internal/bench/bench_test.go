@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"bytes"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,5 +44,43 @@ func TestFixedBody(t *testing.T) {
 		if got := len(fixedBody(n)); got != n {
 			t.Errorf("fixedBody(%d) has %d bytes", n, got)
 		}
+	}
+}
+
+// The baseline is sent GetSecret's requests byte for byte: the same path,
+// query, Host header and bearer token, over a connection to its own address.
+func TestBaselineRequestsAreGetSecrets(t *testing.T) {
+	e := &env{vaultURL: "https://bench.vault.localhost:8443", token: "eyJ.header.payload-signature", names: []string{"a", "b", "c"}}
+	getSecret := operations[0].build(e)
+	wire := func(req *http.Request) string {
+		var b bytes.Buffer
+		if err := req.Write(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	next := baselineRequests(BaselineSame, getSecret, "localhost:9999")
+	for seq := range 5 {
+		want, err := getSecret(1, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := next(1, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.URL.Host != "localhost:9999" {
+			t.Fatalf("baseline request goes to %s", got.URL.Host)
+		}
+		if w, g := wire(want), wire(got); w != g || !strings.Contains(g, "Authorization: Bearer "+e.token) {
+			t.Fatalf("baseline request differs from GetSecret's:\n%s\n---\n%s", g, w)
+		}
+	}
+	bare, err := baselineRequests(BaselineMinimal, getSecret, "localhost:9999")(1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := wire(bare); strings.Contains(g, "Authorization") || !strings.HasPrefix(g, "GET /secrets/x HTTP/1.1\r\nHost: localhost:9999\r\n") {
+		t.Fatalf("minimal baseline request:\n%s", g)
 	}
 }

@@ -12,7 +12,7 @@ func (r *Report) Print(w io.Writer) {
 		r.Connections, r.Driver, r.DurationS, r.Secrets, r.BodyBytes, r.ServerRSSMB, r.ServerAnonMB)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "operation\treq/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\terrors\tserver µs/req\tclient µs/req\tbaseline req/s\tvs baseline\t")
-	fmt.Fprintf(tw, "Baseline (all slices)\t%.0f\t\t\t%.2f\t\t\t%.1f\t\t\t\t\n", r.Baseline.RPS, r.Baseline.P99ms, r.Baseline.CPUusPerOp)
+	fmt.Fprintf(tw, "Baseline (all slices)\t%.0f\t\t\t%.2f\t\t%d\t%.1f\t%.1f\t\t\t\n", r.Baseline.RPS, r.Baseline.P99ms, r.Baseline.Errors, r.Baseline.CPUusPerOp, r.Baseline.ClientCPUusPerOp)
 	for _, x := range r.Results {
 		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.1f\t%.1f\t%.0f\t%.0f%%\t\n", x.Operation, x.RPS,
 			x.P50ms, x.P90ms, x.P99ms, x.P999ms, x.Errors, x.CPUusPerOp, x.ClientCPUusPerOp, x.BaselineRPS, 100*x.VsBaseline)

@@ -77,6 +77,7 @@ Operations: ` + strings.Join(bench.OperationNames(), ", "),
 	f.StringVar(&cfg.ServerProfile, "server-cpu-profile", "", "make the server write a Go CPU profile of the run to this file")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a Go CPU profile of the load generator itself to this file")
 	_ = f.MarkHidden("cpu-profile")
+	f.StringVar(&cfg.BaselineRequest, "baseline-request", bench.BaselineSame, "what the baseline server is sent: "+bench.BaselineSame+" (GetSecret's requests byte for byte, bearer token included) or "+bench.BaselineMinimal+" (a bare GET without a token)")
 	f.StringVar(&cfg.Driver, "driver", bench.DriverWire, "how requests are sent: "+bench.DriverWire+" (one goroutine per connection writes each request and reads its response) or "+bench.DriverNetHTTP+" (Go's http.Client)")
 	f.IntVar(&clientProcs, "client-procs", 0, "GOMAXPROCS of the load generator (default: every core)")
 	return cmd

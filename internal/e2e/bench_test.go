@@ -30,6 +30,8 @@ func TestBenchTool(t *testing.T) {
 		Baseline struct {
 			RPS        float64 `json:"rps"`
 			CPUusPerOp float64 `json:"cpu_us_per_op"`
+			Request    string  `json:"request"`
+			Errors     *int    `json:"errors"`
 		} `json:"baseline"`
 		Results []struct {
 			Operation  string  `json:"operation"`
@@ -45,7 +47,7 @@ func TestBenchTool(t *testing.T) {
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Baseline.RPS <= 0 || rep.Driver != "wire" {
+	if rep.Baseline.RPS <= 0 || rep.Driver != "wire" || rep.Baseline.Request != "getsecret" || rep.Baseline.Errors == nil || *rep.Baseline.Errors != 0 {
 		t.Fatalf("baseline: %s", raw)
 	}
 	want := map[string]bool{}
@@ -74,13 +76,18 @@ func TestBenchTool(t *testing.T) {
 		t.Fatal(err)
 	}
 	var again struct {
-		Driver  string
+		Driver   string
+		Baseline struct {
+			RPS    float64
+			Errors int
+		}
 		Results []struct {
 			RPS    float64
 			Errors int
 		}
 	}
-	if err := json.Unmarshal(raw, &again); err != nil || again.Driver != "net/http" || len(again.Results) != 2 {
+	if err := json.Unmarshal(raw, &again); err != nil || again.Driver != "net/http" || len(again.Results) != 2 ||
+		again.Baseline.RPS <= 0 || again.Baseline.Errors != 0 {
 		t.Fatalf("net/http driver report: %v %s", err, raw)
 	}
 	for _, r := range again.Results {

@@ -109,13 +109,19 @@ func (s *Server) observe(c *call, ar *audit.Record) {
 // result. It holds no body, header value or token.
 func (s *Server) auditRecord(c *call, status int, start time.Time) *audit.Record {
 	r := c.r
-	rec := &audit.Record{Time: start.UTC(), ResourceID: "/", Category: audit.CategoryAuditEvent,
+	// The record and its identity in one allocation.
+	a := &struct {
+		rec audit.Record
+		id  audit.Identity
+	}{}
+	rec := &a.rec
+	*rec = audit.Record{Time: start.UTC(), ResourceID: "/", Category: audit.CategoryAuditEvent,
 		ResultType: audit.ResultType(status), ResultSignature: http.StatusText(status), ResultDescription: c.errCode,
 		DurationMs: time.Since(start).Milliseconds(), CallerIPAddress: s.callerIP(c),
 		CorrelationID: truncate(r.Header.Get("x-ms-client-request-id"), 128),
-		Properties: audit.Properties{ID: truncate("https://"+truncate(r.Host, 256)+r.URL.EscapedPath(), 2048),
-			RequestURI:     truncate("https://"+truncate(r.Host, 256)+r.URL.RequestURI(), 2048),
-			HTTPStatusCode: status, ClientInfo: truncate(r.UserAgent(), 256), RequestID: c.requestID, ErrorCode: c.errCode}}
+		Properties: audit.Properties{HTTPStatusCode: status, ClientInfo: truncate(r.UserAgent(), 256),
+			RequestID: c.requestID, ErrorCode: c.errCode}}
+	rec.Properties.ID, rec.Properties.RequestURI = requestURLs(r)
 	rec.OperationName = c.opName()
 	if v, ok := c.queryValue("api-version"); ok {
 		rec.OperationVersion = truncate(v, 32)
@@ -124,9 +130,25 @@ func (s *Server) auditRecord(c *call, status int, start time.Time) *audit.Record
 		rec.ResourceID = "/vaults/" + c.vault.Name
 	}
 	if p := c.principal; p != nil {
-		rec.Identity = &audit.Identity{Claim: audit.Claims{ObjectID: p.ObjectID, AppID: p.AppID, TenantID: p.TenantID, Name: p.Name}}
+		a.id = audit.Identity{Claim: audit.Claims{ObjectID: p.ObjectID, AppID: p.AppID, TenantID: p.TenantID, Name: p.Name}}
+		rec.Identity = &a.id
 	}
 	return rec
+}
+
+// requestURLs are the audit record's URLs of r, each at most 2,048 bytes:
+// the object's (scheme, host and path) and the whole request's (with the
+// query). They share one string when the path is plain.
+func requestURLs(r *http.Request) (id, uri string) {
+	base := "https://" + truncate(r.Host, 256)
+	if path := r.URL.EscapedPath(); r.URL.Opaque == "" && path != "" && !r.URL.ForceQuery {
+		full := base + path
+		if r.URL.RawQuery != "" {
+			full = base + path + "?" + r.URL.RawQuery
+		}
+		return truncate(full[:len(base)+len(path)], 2048), truncate(full, 2048)
+	}
+	return truncate(base+r.URL.EscapedPath(), 2048), truncate(base+r.URL.RequestURI(), 2048)
 }
 
 func remoteIP(addr string) string {

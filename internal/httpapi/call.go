@@ -26,7 +26,8 @@ type call struct {
 	w         http.ResponseWriter
 	r         *http.Request
 	requestID string
-	query     url.Values
+	query     url.Values // parsed on first use that needs it (values)
+	idHdr     [1]string  // the X-Ms-Request-Id header's value slice
 	route     *route
 	params    []string // path parameters in pattern order
 	vault     *vaults.Vault
@@ -43,23 +44,25 @@ var (
 	hdrExpires    = []string{"-1"}
 	hdrNoSniff    = []string{"nosniff"}
 	hdrHSTS       = []string{"max-age=31536000;includeSubDomains"}
+	hdrJSON       = []string{"application/json; charset=utf-8"}
 	requestPrefix = newRequestPrefix()
 	requestSeq    atomic.Uint64
 )
 
 func newCall(w http.ResponseWriter, r *http.Request) *call {
-	c := &call{w: w, r: r, requestID: newRequestID()}
+	c := &call{w: w, r: r}
+	c.requestID = newRequestID()
+	c.idHdr[0] = c.requestID
 	h := w.Header()
 	h["Cache-Control"] = hdrNoCache
 	h["Pragma"] = hdrNoCache
 	h["Expires"] = hdrExpires
 	h["X-Content-Type-Options"] = hdrNoSniff
 	h["Strict-Transport-Security"] = hdrHSTS
-	h["X-Ms-Request-Id"] = []string{c.requestID}
+	h["X-Ms-Request-Id"] = c.idHdr[:]
 	if id := r.Header.Get("x-ms-client-request-id"); id != "" && len(id) <= 128 {
 		h["X-Ms-Client-Request-Id"] = []string{id}
 	}
-	c.query, _ = url.ParseQuery(r.URL.RawQuery)
 	return c
 }
 
@@ -75,10 +78,14 @@ func newRequestPrefix() string {
 // its random prefix, across processes): it names a request in responses,
 // logs and audit records, and needs no secrecy.
 func newRequestID() string {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], requestSeq.Add(1))
-	h := hex.EncodeToString(b[:])
-	return requestPrefix + h[:4] + "-" + h[4:]
+	var seq [8]byte
+	binary.BigEndian.PutUint64(seq[:], requestSeq.Add(1))
+	var b [36]byte
+	n := copy(b[:], requestPrefix)
+	hex.Encode(b[n:n+4], seq[:2])
+	b[n+4] = '-'
+	hex.Encode(b[n+5:], seq[2:])
+	return string(b[:])
 }
 
 // param returns the i-th path parameter.
@@ -90,14 +97,51 @@ func (c *call) param(i int) string {
 }
 
 // queryValue returns a query parameter, matching its name case-insensitively
-// (query keys may also arrive percent-encoded; ParseQuery decoded them).
+// (query keys may also arrive percent-encoded; ParseQuery decodes them).
+// The first exact match wins, then the first match in another case.
 func (c *call) queryValue(name string) (string, bool) {
-	if v, ok := c.query[name]; ok && len(v) > 0 {
+	if c.query == nil {
+		if raw := c.r.URL.RawQuery; !strings.ContainsAny(raw, "%+;") {
+			return rawQueryValue(raw, name) // nothing to unescape: no need to parse
+		}
+	}
+	q := c.values()
+	if v, ok := q[name]; ok && len(v) > 0 {
 		return v[0], true
 	}
-	for k, v := range c.query {
-		if strings.EqualFold(k, name) && len(v) > 0 {
-			return v[0], true
+	for rest := c.r.URL.RawQuery; rest != ""; { // in query order
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		k, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(k); err == nil && strings.EqualFold(k, name) {
+			if v := q[k]; len(v) > 0 {
+				return v[0], true
+			}
+		}
+	}
+	return "", false
+}
+
+// values is the parsed query (pairs that do not parse are left out).
+func (c *call) values() url.Values {
+	if c.query == nil {
+		c.query, _ = url.ParseQuery(c.r.URL.RawQuery)
+	}
+	return c.query
+}
+
+// rawQueryValue finds name in a query that needs no unescaping, as
+// queryValue would in its parsed form: the first value of an exact match,
+// else of a match in another case.
+func rawQueryValue(raw, name string) (string, bool) {
+	for _, fold := range [2]bool{false, true} {
+		for rest := raw; rest != ""; {
+			var pair string
+			pair, rest, _ = strings.Cut(rest, "&")
+			k, v, _ := strings.Cut(pair, "=")
+			if pair != "" && (k == name || fold && strings.EqualFold(k, name)) {
+				return v, true
+			}
 		}
 	}
 	return "", false
@@ -222,11 +266,18 @@ var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &
 
 const maxPooledReply = 64 << 10
 
+// autoLengthMax bounds the bodies net/http gives a Content-Length of its
+// own: those that fit its response buffer (2,048 bytes) when the handler
+// returns.
+const autoLengthMax = 2048
+
 // send writes a JSON body.
 func (c *call) send(status int, b []byte) {
 	h := c.w.Header()
-	h["Content-Type"] = []string{"application/json; charset=utf-8"}
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	h["Content-Type"] = hdrJSON
+	if len(b) >= autoLengthMax {
+		h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	} // else net/http sets it: the whole body is written before it sends anything
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(b)
 }

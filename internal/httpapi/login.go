@@ -256,7 +256,7 @@ func (s *Server) authorizePageTenant(c *call) error { return s.withTenant(c, s.a
 func (s *Server) authorizeTenant(c *call) error     { return s.withTenant(c, s.authorizeSignIn) }
 
 func (s *Server) authorizePage(c *call) error {
-	hidden, err := s.authorizeParams(c, c.query)
+	hidden, err := s.authorizeParams(c, c.values())
 	if err != nil {
 		return c.html(http.StatusBadRequest, page{Title: "Sign-in request refused", Error: err.(*kverr.Error).Message, Done: " "})
 	}

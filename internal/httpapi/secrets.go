@@ -166,9 +166,11 @@ func (b *secretBundle) appendJSON(dst []byte) []byte {
 // version lists) or a versionless one (list items).
 func (c *call) secretJSON(s *secrets.Secret, withValue, withVersion bool) secretBundle {
 	v := c.vault
-	id := c.base() + "/secrets/" + s.Name
+	var id string // in one allocation (c.base() would add one)
 	if withVersion {
-		id += "/" + s.Version
+		id = "https://" + c.r.Host + "/secrets/" + s.Name + "/" + s.Version
+	} else {
+		id = "https://" + c.r.Host + "/secrets/" + s.Name
 	}
 	b := secretBundle{ID: id, ContentType: s.ContentType, Tags: s.Tags, Managed: s.Managed,
 		Attributes: secretAttributesOut{Enabled: s.Attributes.Enabled, NotBefore: s.Attributes.NotBefore,
@@ -178,8 +180,7 @@ func (c *call) secretJSON(s *secrets.Secret, withValue, withVersion bool) secret
 		b.Kid = c.base() + s.KeyID
 	}
 	if withValue {
-		val := s.Value
-		b.Value = &val
+		b.Value = &s.Value // read only
 	}
 	return b
 }

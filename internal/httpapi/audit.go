@@ -52,8 +52,7 @@ var errAuditUnavailable = kverr.New(kverr.Unavailable, "ServiceUnavailable",
 // audited serves c and writes its audit record. In fail-closed mode a
 // request is refused while the audit log is failing, and a response is
 // sent only once its record is written (else the client gets 503).
-func (s *Server) audited(c *call, rec *recorder, serve func() error) {
-	start := time.Now()
+func (s *Server) audited(c *call, rec *recorder, start time.Time, serve func() error) {
 	var err error
 	if s.AuditFailClosed && s.Audit.Err() != nil {
 		err = errAuditUnavailable

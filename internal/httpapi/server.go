@@ -143,7 +143,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return s.serveAuthority(c)
 	}
 	if s.Audit != nil {
-		s.audited(c, rec, serve)
+		s.audited(c, rec, start, serve)
 		return
 	}
 	if err := serve(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -12,7 +13,10 @@ import (
 // members it would decode into a map of raw values.
 func FuzzObject(f *testing.F) {
 	for _, s := range []string{`{}`, ` {"a":1 ,"b" : [1,{"c":null}] } `, `{"a":"\u00e9\n"}`, `{"a":1e5,"b":-0.5E-3}`,
-		`{"a":}`, `{"a":01}`, `{"a":"x\y"}`, `{"a":1,}`, `[1]`, `{"a":tru}`, "{\"a\":\"\x01\"}", `{"\u0061":2}`, `{"a":1}x`} {
+		`{"a":}`, `{"a":01}`, `{"a":"x\y"}`, `{"a":1,}`, `[1]`, `{"a":tru}`, "{\"a\":\"\x01\"}", `{"\u0061":2}`, `{"a":1}x`,
+		// Long strings, skipped a word at a time: specials at every offset of a word.
+		`{"abcdefghijklmnopq":"0123456789abcdef\"0123456789abcdef\\01234567\u00e9é漢字0123456789abcdefgh","b":"01234567"}`,
+		"{\"a\":\"0123456789abcdef\x1f012345\"}", "{\"a\":\"01234567\x7f\x80\xff\xfe01234567\"}", `{"a":"0123456"}`, `{"a":"01234567`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -93,4 +97,35 @@ func FuzzParseSlices(f *testing.F) {
 			t.Fatalf("ParseBytes(%q) = %x, %v; encoding/json %x, %v", data, gb, gerr, wb, werr)
 		}
 	})
+}
+
+// Strings are skipped a word at a time: a special byte at any offset of a
+// long string is seen as encoding/json sees it.
+func TestStringSpecialsAtEveryOffset(t *testing.T) {
+	for _, special := range []string{`"`, `\"`, `\\`, `\u00e9`, `\x`, "\x00", "\x01", "\x1f", "\x7f", "\xff", "é", "\n"} {
+		for off := range 24 {
+			for _, tail := range []int{0, 1, 7, 8, 9, 17} {
+				body := strings.Repeat("a", off) + special + strings.Repeat("b", tail)
+				data := []byte(`{"k":"` + body + `"}`)
+				var want map[string]json.RawMessage
+				werr := json.Unmarshal(data, &want)
+				var got string
+				gerr := Object(data, func(_, v []byte) error { got = string(v); return nil })
+				if (werr == nil) != (gerr == nil) || werr == nil && got != string(want["k"]) {
+					t.Fatalf("Object(%q): %q, %v; encoding/json: %q, %v", data, got, gerr, want["k"], werr)
+				}
+			}
+		}
+	}
+}
+
+// A stored RSA key record: its material is ~1.6 KB of base64.
+func BenchmarkObjectLongString(b *testing.B) {
+	data := []byte(`{"kty":"RSA","material":"` + strings.Repeat("MIIEowIBAAKCAQEAx3p+/", 80) + `","ops":["sign","verify"]}`)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := Object(data, func(_, _ []byte) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -2,9 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
+	"github.com/keyhaven/keyhaven/internal/jsonx"
 	"github.com/keyhaven/keyhaven/internal/kcrypto"
 	"github.com/keyhaven/keyhaven/internal/keys"
 	"github.com/keyhaven/keyhaven/internal/kverr"
@@ -311,10 +316,95 @@ type keyOperationResult struct {
 	AAD   base64URL `json:"aad,omitempty"`
 }
 
+// appendJSON appends r as json.Marshal would write it, without reflection
+// (FuzzKeyOperationResultAppendJSON).
+func (r keyOperationResult) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"kid":`...)
+	dst = jsonx.String(dst, r.Kid)
+	dst = appendBase64URL(append(dst, `,"value":`...), r.Value)
+	for _, f := range [...]struct {
+		name string
+		b    base64URL
+	}{{`,"iv":`, r.IV}, {`,"tag":`, r.Tag}, {`,"aad":`, r.AAD}} {
+		if len(f.b) > 0 {
+			dst = appendBase64URL(append(dst, f.name...), f.b)
+		}
+	}
+	return append(dst, '}')
+}
+
+func appendBase64URL(dst []byte, b []byte) []byte {
+	dst = append(dst, '"')
+	dst = base64.RawURLEncoding.AppendEncode(dst, b)
+	return append(dst, '"')
+}
+
+// verifyResult is KeyVerifyResult.
+type verifyResult bool
+
+func (v verifyResult) appendJSON(dst []byte) []byte {
+	return append(strconv.AppendBool(append(dst, `{"value":`...), bool(v)), '}')
+}
+
+// keyOpFields are the members of keyOperationRequest.
+var keyOpFields = [...]string{"alg", "value", "iv", "aad", "tag", "digest"}
+
+// decodeKeyOperation decodes the body into req as c.decode would. The
+// usual shape (lower-case member names, string values) is read directly;
+// anything else, errors included, goes to c.decode (FuzzDecodeKeyOperation
+// checks the two agree).
+func (c *call) decodeKeyOperation(req *keyOperationRequest) error {
+	if fastKeyOperation(c.body, req) {
+		return nil
+	}
+	*req = keyOperationRequest{}
+	return c.decode(req)
+}
+
+var errSlowPath = errors.New("decode the slow way")
+
+func fastKeyOperation(body []byte, req *keyOperationRequest) bool {
+	err := jsonx.Object(body, func(k, v []byte) error {
+		switch string(k) {
+		case "alg":
+			if jsonx.IsNull(v) {
+				return nil // as encoding/json: a null leaves a string alone
+			}
+			s, err := jsonx.ParseString(v)
+			req.Alg = s
+			return err
+		case "value":
+			if jsonx.IsNull(v) {
+				req.Value = nil
+				return nil
+			}
+			if req.Value == nil {
+				req.Value = new(base64URL)
+			}
+			return req.Value.UnmarshalJSON(v)
+		case "iv":
+			return req.IV.UnmarshalJSON(v)
+		case "aad":
+			return req.AAD.UnmarshalJSON(v)
+		case "tag":
+			return req.Tag.UnmarshalJSON(v)
+		case "digest":
+			return req.Digest.UnmarshalJSON(v)
+		}
+		for _, f := range keyOpFields {
+			if strings.EqualFold(string(k), f) {
+				return errSlowPath // encoding/json matches names in any case
+			}
+		}
+		return nil // unknown members are ignored
+	})
+	return err == nil
+}
+
 func cryptoHandler(op string) func(*Server, *call) error {
 	return func(s *Server, c *call) error {
 		var req keyOperationRequest
-		if err := c.decode(&req); err != nil {
+		if err := c.decodeKeyOperation(&req); err != nil {
 			return err
 		}
 		if req.Value == nil {
@@ -329,9 +419,9 @@ func cryptoHandler(op string) func(*Server, *call) error {
 			return err
 		}
 		if op == kcrypto.OpVerify {
-			return c.reply(http.StatusOK, map[string]bool{"value": res.Valid})
+			return c.reply(http.StatusOK, verifyResult(res.Valid))
 		}
-		kid := c.base() + "/keys/" + res.Name + "/" + res.Version
+		kid := "https://" + c.r.Host + "/keys/" + res.Name + "/" + res.Version
 		return c.reply(http.StatusOK, keyOperationResult{Kid: kid, Value: res.Value, IV: res.IV, Tag: res.Tag, AAD: res.AAD})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+
+	"github.com/keyhaven/keyhaven/internal/jsonx"
 )
 
 // unixTime is a Unix-seconds timestamp on the wire. Clients send integers;
@@ -42,7 +44,13 @@ func (b base64URL) MarshalJSON() ([]byte, error) {
 
 func (b *base64URL) UnmarshalJSON(data []byte) error {
 	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
+	var err error
+	if len(data) > 0 && data[0] == '"' {
+		s, err = jsonx.ParseString(data) // json.Unmarshal's result, without reflection
+	} else {
+		err = json.Unmarshal(data, &s)
+	}
+	if err != nil {
 		return errNotBase64URL
 	}
 	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.StdEncoding, base64.RawStdEncoding} {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyhaven/keyhaven/internal/audit"
 )
@@ -64,5 +66,39 @@ func TestFailClosedRefusesWhileTheLogFails(t *testing.T) {
 	}
 	if len(a.records) != 1 || a.records[0].Properties.HTTPStatusCode != 503 || a.records[0].ResultType != "Failure" {
 		t.Fatalf("the refusal itself is not recorded: %+v", a.records)
+	}
+}
+
+// A held response replaced by the 503 of a failed audit record goes out
+// whole, with its own length, whatever length the held one declared: over a
+// real connection, a stale Content-Length would cut the body or the
+// connection.
+func TestFailClosedErrorReplacesTheHeldLength(t *testing.T) {
+	a := &fakeAuditor{logErr: errors.New("disk full")}
+	s := failClosedServer(a, &fakeSeal{})
+	big := []byte(`{"value":"` + strings.Repeat("x", 3000) + `"}`)
+	for name, handle := range map[string]func(c *call){
+		"large body": func(c *call) { c.send(http.StatusOK, big) },
+		"declared empty": func(c *call) {
+			c.w.Header()["Content-Length"] = []string{"0"}
+			c.w.WriteHeader(http.StatusAccepted)
+		},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := &recorder{ResponseWriter: w, status: http.StatusOK, hold: true}
+			c := newCall(rec, r)
+			s.audited(c, rec, time.Now(), func() error { handle(c); return nil })
+		}))
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if err != nil || resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "ServiceUnavailable") ||
+			resp.ContentLength != int64(len(body)) || strings.Contains(string(body), "xxx") {
+			t.Fatalf("%s: %d, length %d, body %q, %v", name, resp.StatusCode, resp.ContentLength, body, err)
+		}
 	}
 }

@@ -101,8 +101,10 @@ func (c *call) param(i int) string {
 // The first exact match wins, then the first match in another case.
 func (c *call) queryValue(name string) (string, bool) {
 	if c.query == nil {
-		if raw := c.r.URL.RawQuery; !strings.ContainsAny(raw, "%+;") {
-			return rawQueryValue(raw, name) // nothing to unescape: no need to parse
+		// Nothing to unescape, and far fewer pairs than url.ParseQuery's
+		// limit (beyond which it parses nothing): read it in place.
+		if raw := c.r.URL.RawQuery; !strings.ContainsAny(raw, "%+;") && strings.Count(raw, "&") < 64 {
+			return rawQueryValue(raw, name)
 		}
 	}
 	q := c.values()
@@ -237,7 +239,13 @@ func (e *fieldError) Error() string { return e.field + " " + e.msg }
 func (c *call) reply(status int, v any) error {
 	if a, ok := v.(jsonAppender); ok {
 		bp := replyBufs.Get().(*[]byte)
-		b := a.appendJSON((*bp)[:0])
+		buf := (*bp)[:0]
+		if n := a.maxJSONLen(); n > cap(buf) {
+			// Sized once: a buffer outgrown while encoding would leave
+			// part of a secret behind, uncleared.
+			buf = make([]byte, 0, n)
+		}
+		b := a.appendJSON(buf)
 		c.send(status, b)
 		clear(b) // it may hold a secret value
 		if cap(b) <= maxPooledReply {
@@ -258,13 +266,20 @@ func (c *call) reply(status int, v any) error {
 // paths; it must write what json.Marshal would.
 type jsonAppender interface {
 	appendJSON(dst []byte) []byte
+	// maxJSONLen bounds what appendJSON appends.
+	maxJSONLen() int
 }
 
 // replyBufs recycle the buffers of hand-encoded responses; net/http copies
-// the body into its own buffer during Write.
-var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// the body into its own buffer during Write. 4 KiB holds the maxJSONLen of
+// a typical secret bundle.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 const maxPooledReply = 64 << 10
+
+// maxEscaped bounds the JSON string of s: an escape is at most six bytes
+// for one (a control byte, '<', an invalid byte as \ufffd).
+func maxEscaped(s string) int { return 2 + 6*len(s) }
 
 // autoLengthMax bounds the bodies net/http gives a Content-Length of its
 // own: those that fit its response buffer (2,048 bytes) when the handler
@@ -277,7 +292,12 @@ func (c *call) send(status int, b []byte) {
 	h["Content-Type"] = hdrJSON
 	if len(b) >= autoLengthMax {
 		h["Content-Length"] = []string{strconv.Itoa(len(b))}
-	} // else net/http sets it: the whole body is written before it sends anything
+	} else {
+		// net/http sets it: the whole body is written before it sends
+		// anything. One set earlier (a held response replaced by an
+		// error) must not outlive its body.
+		delete(h, "Content-Length")
+	}
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(b)
 }

@@ -35,6 +35,9 @@ func TestQueryValue(t *testing.T) {
 		{"a=1;b=2&api-version=7.5", "api-version", "7.5", true},
 		{"api-version=%zz&API-Version=7", "api-version", "7", true},
 		{"=7.5", "", "7.5", true},
+		// Beyond url.ParseQuery's limit of 10,000 pairs nothing is parsed.
+		{"api-version=7.5" + strings.Repeat("&a=1", 10000), "api-version", "", false},
+		{"api-version=7.5" + strings.Repeat("&a=1", 9999), "api-version", "7.5", true},
 	} {
 		got, ok := newQueryCall(tc.raw).queryValue(tc.name)
 		if got != tc.want || ok != tc.ok {

@@ -333,6 +333,14 @@ func (r keyOperationResult) appendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
+func (r keyOperationResult) maxJSONLen() int {
+	n := 64 + maxEscaped(r.Kid)
+	for _, b := range [...]base64URL{r.Value, r.IV, r.Tag, r.AAD} {
+		n += base64.RawURLEncoding.EncodedLen(len(b)) + 2
+	}
+	return n
+}
+
 func appendBase64URL(dst []byte, b []byte) []byte {
 	dst = append(dst, '"')
 	dst = base64.RawURLEncoding.AppendEncode(dst, b)
@@ -341,6 +349,8 @@ func appendBase64URL(dst []byte, b []byte) []byte {
 
 // verifyResult is KeyVerifyResult.
 type verifyResult bool
+
+func (v verifyResult) maxJSONLen() int { return len(`{"value":false}`) }
 
 func (v verifyResult) appendJSON(dst []byte) []byte {
 	return append(strconv.AppendBool(append(dst, `{"value":`...), bool(v)), '}')

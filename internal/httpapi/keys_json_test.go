@@ -19,8 +19,8 @@ func FuzzKeyOperationResultAppendJSON(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := r.appendJSON(nil); string(got) != string(want) {
-			t.Fatalf("appendJSON = %s\njson.Marshal = %s", got, want)
+		if got := r.appendJSON(nil); string(got) != string(want) || len(got) > r.maxJSONLen() {
+			t.Fatalf("appendJSON = %s (bound %d)\njson.Marshal = %s", got, r.maxJSONLen(), want)
 		}
 		want, _ = json.Marshal(map[string]bool{"value": valid})
 		if got := verifyResult(valid).appendJSON(nil); string(got) != string(want) {

@@ -162,6 +162,20 @@ func (b *secretBundle) appendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
+func (b *secretBundle) maxJSONLen() int {
+	n := 512 // member names, punctuation, numbers and booleans
+	for _, s := range [...]string{b.ID, b.ContentType, b.Attributes.RecoveryLevel, b.Kid, b.RecoveryID} {
+		n += maxEscaped(s)
+	}
+	if b.Value != nil {
+		n += maxEscaped(*b.Value)
+	}
+	for k, v := range b.Tags {
+		n += maxEscaped(k) + maxEscaped(v) + 2
+	}
+	return n
+}
+
 // secretJSON encodes a secret. withVersion selects a versioned id (bundles,
 // version lists) or a versionless one (list items).
 func (c *call) secretJSON(s *secrets.Secret, withValue, withVersion bool) secretBundle {

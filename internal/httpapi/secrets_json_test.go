@@ -11,8 +11,12 @@ func checkBundleJSON(t *testing.T, b *secretBundle) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := b.appendJSON(nil); string(got) != string(want) {
+	got := b.appendJSON(nil)
+	if string(got) != string(want) {
 		t.Fatalf("appendJSON:\n got %s\nwant %s", got, want)
+	}
+	if len(got) > b.maxJSONLen() {
+		t.Fatalf("appendJSON wrote %d bytes, more than maxJSONLen %d", len(got), b.maxJSONLen())
 	}
 }
 

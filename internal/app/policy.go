@@ -52,8 +52,9 @@ func (p *policyStore) load(ctx context.Context) error {
 		return err
 	}
 	p.cur.Store(&authz.Policy{Roles: allRoles(custom), Assignments: list})
-	if n := len(list); len(dropOrphanActivations(slices.Clone(list))) != n {
-		// Activations whose eligibility went before removals ended them.
+	if _, changed := reconcileActivations(slices.Clone(list)); changed {
+		// Activations whose eligibility went before removals ended them,
+		// or group activations from before they recorded their group.
 		if err := p.modify(ctx, func(l []authz.Assignment) ([]authz.Assignment, error) { return l, nil }); err != nil {
 			return err
 		}
@@ -187,9 +188,10 @@ func (p *policyStore) Activate(ctx context.Context, id string, callerIDs []strin
 			return list, nil
 		}
 		// The grant goes to the caller (callerIDs[0]), also when the
-		// eligibility is its group's.
-		out = authz.Assignment{ID: identity.NewGUID(), PrincipalID: strings.ToLower(callerIDs[0]), RoleID: e.RoleID, Scope: e.Scope, RequireMFA: e.RequireMFA,
-			StartsOn: now, ExpiresOn: end, ActivatedFrom: e.ID, Justification: justification}
+		// eligibility is its group's; then it lasts only while the caller
+		// is in the group (Via).
+		out = authz.Assignment{ID: identity.NewGUID(), PrincipalID: caller, RoleID: e.RoleID, Scope: e.Scope, RequireMFA: e.RequireMFA,
+			StartsOn: now, ExpiresOn: end, ActivatedFrom: e.ID, Justification: justification, Via: via(e, caller)}
 		return append(list, out), nil
 	})
 	return out, err
@@ -310,22 +312,42 @@ func (p *policyStore) RemovePrincipal(ctx context.Context, principalID string) e
 	})
 }
 
-// dropOrphanActivations removes activations whose eligibility is gone:
-// removing an eligible assignment, its principal or its scope ends what was
-// activated from it at once, not when the activation would have expired.
-func dropOrphanActivations(list []authz.Assignment) []authz.Assignment {
-	if !slices.ContainsFunc(list, func(a authz.Assignment) bool { return a.ActivatedFrom != "" }) {
-		return list
+// via is the group an activation of eligibility e by caller came through,
+// or "" when e is the caller's own.
+func via(e authz.Assignment, caller string) string {
+	if strings.EqualFold(e.PrincipalID, caller) {
+		return ""
 	}
-	eligible := map[string]bool{}
+	return strings.ToLower(e.PrincipalID)
+}
+
+// reconcileActivations removes activations whose eligibility is gone
+// (removing an eligible assignment, its principal or its scope ends what was
+// activated from it at once, not when the activation would have expired),
+// and records the group of group activations made before activations
+// carried it. It reports whether it changed anything.
+func reconcileActivations(list []authz.Assignment) ([]authz.Assignment, bool) {
+	if !slices.ContainsFunc(list, func(a authz.Assignment) bool { return a.ActivatedFrom != "" }) {
+		return list, false
+	}
+	eligible := map[string]authz.Assignment{}
 	for _, a := range list {
 		if a.Eligible {
-			eligible[strings.ToLower(a.ID)] = true
+			eligible[strings.ToLower(a.ID)] = a
 		}
 	}
-	return slices.DeleteFunc(list, func(a authz.Assignment) bool {
-		return a.ActivatedFrom != "" && !eligible[strings.ToLower(a.ActivatedFrom)]
+	changed := false
+	for i, a := range list {
+		if e, ok := eligible[strings.ToLower(a.ActivatedFrom)]; ok && a.ActivatedFrom != "" && a.Via == "" && via(e, a.PrincipalID) != "" {
+			list[i].Via, changed = via(e, a.PrincipalID), true
+		}
+	}
+	n := len(list)
+	list = slices.DeleteFunc(list, func(a authz.Assignment) bool {
+		_, ok := eligible[strings.ToLower(a.ActivatedFrom)]
+		return a.ActivatedFrom != "" && !ok
 	})
+	return list, changed || len(list) != n
 }
 
 // countOwners counts the server-wide Owner assignments that always work:
@@ -365,7 +387,7 @@ func (p *policyStore) modify(ctx context.Context, fn func([]authz.Assignment) ([
 		if list, err = fn(stored); err != nil {
 			return err
 		}
-		list = dropOrphanActivations(list)
+		list, _ = reconcileActivations(list)
 		raw, err = json.Marshal(list)
 		if err != nil {
 			return err

@@ -49,6 +49,10 @@ type Assignment struct {
 	// eligible assignment.
 	ActivatedFrom string `json:",omitempty"`
 	Justification string `json:",omitempty"`
+	// Via is the group whose eligibility was activated, when it was not the
+	// caller's own: the activation then counts only while the caller is a
+	// member of that group (its token lists it).
+	Via string `json:",omitempty"`
 	// RequireMFA makes the assignment count for a person only when the
 	// person signed in with a second factor (the token's amr holds "mfa").
 	// Applications and managed identities have no second factor: it does
@@ -145,7 +149,8 @@ func (p *Policy) Decide(r Request) Decision {
 	for i := range p.Assignments {
 		a := &p.Assignments[i]
 		if !contains(r.PrincipalIDs, a.PrincipalID) || !scopeCovers(a.Scope, r.Scope) || !a.ActiveAt(r.Now) ||
-			(a.RequireMFA && r.User && !r.MFA) || !strings.EqualFold(a.Issuer, r.Issuer) {
+			(a.RequireMFA && r.User && !r.MFA) || !strings.EqualFold(a.Issuer, r.Issuer) ||
+			(a.Via != "" && !contains(r.PrincipalIDs, a.Via)) {
 			continue
 		}
 		if p.rolePermits(a.RoleID, r.Action, r.Management) {

@@ -152,3 +152,23 @@ func TestAssignmentsBoundToTheirIssuer(t *testing.T) {
 		}
 	}
 }
+
+// An activation of a group's eligibility counts only while the caller is a
+// member of the group.
+func TestGroupActivationNeedsTheGroup(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	p := &Policy{Roles: BuiltinRoles(), Assignments: []Assignment{
+		{ID: "eligible", PrincipalID: "g", RoleID: KeyVaultSecretsUser, Scope: "/", Eligible: true},
+		{ID: "act", PrincipalID: "u", RoleID: KeyVaultSecretsUser, Scope: "/", StartsOn: now.Add(-time.Minute), ExpiresOn: now.Add(time.Hour),
+			ActivatedFrom: "eligible", Via: "g"},
+	}}
+	allowed := func(ids ...string) bool {
+		return p.Decide(Request{PrincipalIDs: ids, Action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", Scope: "/vaults/v", Now: now}).Allowed
+	}
+	if !allowed("u", "g") {
+		t.Fatal("a member's activation does not grant")
+	}
+	if allowed("u") || allowed("u", "other") {
+		t.Fatal("the activation outlived the membership")
+	}
+}

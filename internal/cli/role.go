@@ -321,7 +321,7 @@ func roleAssignmentView(a client.RoleAssignment) map[string]any {
 	}
 	// The time-bound and PIM details appear only when there are any.
 	for k, val := range map[string]string{"status": a.Status, "maxActivation": minutes(a.MaxActivationMinutes),
-		"activatedFrom": a.ActivatedFrom, "justification": a.Justification} {
+		"activatedFrom": a.ActivatedFrom, "viaGroup": a.ViaGroup, "justification": a.Justification} {
 		if val != "" && !(k == "status" && val == "Active" && a.StartsOn == nil && a.ExpiresOn == nil) {
 			v[k] = val
 		}

@@ -228,3 +228,49 @@ func TestLastStandingOwnerStays(t *testing.T) {
 	}
 	t.Fatal("the dev application holds no Owner assignment")
 }
+
+// An eligibility held by a group is activated by a member for itself; the
+// activation ends with the membership, not when it would have expired: a
+// token issued after the member left the group is refused.
+func TestGroupEligibilityEndsWithMembership(t *testing.T) {
+	srv := testenv.StartDev(t)
+	adminRaw := newRaw(t, srv)
+	admin := adminRaw.token
+	if rep := adminRaw.do("PUT", "/secrets/payroll?api-version=7.6", `{"value":"p"}`, true); rep.status != 200 {
+		t.Fatalf("set: %s", rep.text)
+	}
+	get := "/secrets/payroll?api-version=7.6"
+	code, g := mgmt(t, srv, admin, "POST", "/identity/groups", `{"displayName":"on-call"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create group: %d %v", code, g)
+	}
+	groupID := g["objectId"].(string)
+	m := newAppCaller(t, srv, admin, "responder")
+	if code, g := mgmt(t, srv, admin, "POST", "/identity/groups/"+groupID+"/members", `{"objectId":"`+m.objectID+`"}`); code != 200 {
+		t.Fatalf("add member: %d %v", code, g)
+	}
+	code, e := mgmt(t, srv, admin, "POST", "/authorization/roleAssignments",
+		`{"principalId":"`+groupID+`","roleName":"Key Vault Secrets User","scope":"/vaults/dev","eligible":true,"maxActivationMinutes":60}`)
+	if code != 201 {
+		t.Fatalf("eligible assignment: %d %v", code, e)
+	}
+	m.renew() // a token that lists the group
+	if st := m.status("GET", get, ""); st != 403 {
+		t.Fatalf("before activation: %d", st)
+	}
+	code, act := mgmt(t, srv, m.r.token, "POST", "/authorization/roleAssignments/"+e["id"].(string)+"/activate",
+		`{"justification":"page 17","durationMinutes":30}`)
+	if code != 201 || act["principalId"] != m.objectID || act["viaGroup"] != groupID {
+		t.Fatalf("activate: %d %v", code, act)
+	}
+	if st := m.status("GET", get, ""); st != 200 {
+		t.Fatalf("activated member: %d", st)
+	}
+	if code, _ := mgmt(t, srv, admin, "DELETE", "/identity/groups/"+groupID+"/members/"+m.objectID, ""); code != 200 && code != 204 {
+		t.Fatalf("remove member: %d", code)
+	}
+	m.renew() // the new token no longer lists the group
+	if st := m.status("GET", get, ""); st != 403 {
+		t.Fatalf("the activation outlived the membership: %d", st)
+	}
+}

@@ -91,6 +91,7 @@ type assignmentJSON struct {
 	MaxActivationMinutes int        `json:"maxActivationMinutes,omitempty"`
 	ActivatedFrom        string     `json:"activatedFrom,omitempty"`
 	Justification        string     `json:"justification,omitempty"`
+	Via                  string     `json:"viaGroup,omitempty"` // the group whose eligibility was activated
 	RequireMFA           bool       `json:"requireMfa,omitempty"`
 	Issuer               string     `json:"issuer,omitempty"` // the external issuer of the principal
 }
@@ -98,7 +99,7 @@ type assignmentJSON struct {
 func (s *Server) assignmentJSON(a authz.Assignment) assignmentJSON {
 	out := assignmentJSON{ID: a.ID, PrincipalID: a.PrincipalID, RoleDefinitionID: a.RoleID, RoleName: s.Authz.Policy().Roles[a.RoleID].Name,
 		Scope: a.Scope, Status: a.Status(s.Now()), MaxActivationMinutes: int(a.MaxActivation / time.Minute),
-		ActivatedFrom: a.ActivatedFrom, Justification: a.Justification, RequireMFA: a.RequireMFA, Issuer: a.Issuer}
+		ActivatedFrom: a.ActivatedFrom, Justification: a.Justification, Via: a.Via, RequireMFA: a.RequireMFA, Issuer: a.Issuer}
 	if !a.StartsOn.IsZero() {
 		out.StartsOn = &a.StartsOn
 	}

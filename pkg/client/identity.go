@@ -92,6 +92,7 @@ type RoleAssignment struct {
 	ExpiresOn            *time.Time `json:"expiresOn,omitempty"`
 	MaxActivationMinutes int        `json:"maxActivationMinutes,omitempty"`
 	ActivatedFrom        string     `json:"activatedFrom,omitempty"`
+	ViaGroup             string     `json:"viaGroup,omitempty"`
 	Justification        string     `json:"justification,omitempty"`
 	// RequireMFA: for a person, the assignment counts only when the sign-in
 	// had a second factor.

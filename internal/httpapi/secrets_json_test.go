@@ -40,5 +40,26 @@ func FuzzSecretBundleAppendJSON(f *testing.F) {
 			b.Value, b.Attributes.Expires, b.Tags = &val, &n, map[string]string{tk: tv, tv: tk}
 		}
 		checkBundleJSON(t, b)
+		checkPageJSON(t, listResult[secretBundle]{Value: []secretBundle{*b, {ID: tk, Attributes: secretAttributesOut{RecoveryLevel: tv}}}})
+		checkPageJSON(t, listResult[secretBundle]{Value: []secretBundle{*b}, NextLink: &id})
 	})
+}
+
+// A page of secret bundles is encoded as json.Marshal encodes it.
+func checkPageJSON(t *testing.T, page listResult[secretBundle]) {
+	t.Helper()
+	want, err := json.Marshal(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pageJSON[secretBundle](page)
+	if got := p.appendJSON(nil); string(got) != string(want) || len(got) > p.maxJSONLen() {
+		t.Fatalf("page appendJSON (bound %d):\n got %s\nwant %s", p.maxJSONLen(), got, want)
+	}
+}
+
+func TestPageJSONMatchesMarshal(t *testing.T) {
+	checkPageJSON(t, listResult[secretBundle]{Value: []secretBundle{}})
+	next := "https://v.vault.localhost/secrets?api-version=7.6&$skiptoken=YQ&maxresults=2"
+	checkPageJSON(t, listResult[secretBundle]{Value: []secretBundle{{ID: "https://v/secrets/a"}, {ID: "https://v/secrets/b", Tags: map[string]string{"k": "v"}}}, NextLink: &next})
 }

@@ -124,7 +124,7 @@ func (c *chain) resume(last []byte) error {
 // Log writes r. With FailClosed it returns only once r is written (or
 // failed); otherwise it returns at once and never drops the record.
 func (l *Logger) Log(r *Record) error {
-	e := entry{line: r.AppendJSON(make([]byte, 0, 1024))}
+	e := entry{line: r.AppendJSON((*linePool.Get().(*[]byte))[:0])}
 	if l.opts.FailClosed {
 		e.ack = make(chan error, 1)
 	}
@@ -234,7 +234,21 @@ func (l *Logger) write(batch []entry) {
 			e.ack <- err
 		}
 	}
+	if err == nil { // no chain kept a record to retry: the lines are free
+		for i := range batch {
+			if line := batch[i].line; cap(line) <= maxPooledLine {
+				linePool.Put(&line)
+			}
+			batch[i].line = nil
+		}
+	}
 }
+
+// linePool recycles the buffers records are encoded into (a record is
+// about 600 bytes; one per request).
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledLine = 4 << 10
 
 func (l *Logger) writeChains(records [][]byte) error {
 	start := time.Now()

@@ -173,7 +173,7 @@ func (a *App) bootstrapAdmin(ctx context.Context, name string, lifetime time.Dur
 }
 
 // handler returns the HTTP API.
-func (a *App) handler() http.Handler {
+func (a *App) handler() *httpapi.Server {
 	d := httpapi.Deps{Vaults: a.vaults, Secrets: a.secrets, Keys: a.keys, Certs: a.certs, Identity: a.identity, Authz: a.policy, RoleAssignments: a.policy,
 		Seal: a, DNSSuffix: a.dnsSuffix, ChallengeTenant: a.challengeTenant, Logger: a.log, Now: a.now}
 	if a.audit != nil {
@@ -229,8 +229,10 @@ func (a *App) listen(addr string) error {
 	}
 	a.ln = ln
 	cfg := servertls.ServerConfig(a.tls)
+	h := a.handler()
 	a.srv = &http.Server{
-		Handler:           a.handler(),
+		Handler:           h,
+		ConnContext:       h.ConnContext,
 		TLSConfig:         cfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,

@@ -274,3 +274,22 @@ func TestGroupEligibilityEndsWithMembership(t *testing.T) {
 		t.Fatalf("the activation outlived the membership: %d", st)
 	}
 }
+
+// A token that expires stops working on the connection that has been using
+// it (the server remembers a connection's last token only until it expires).
+func TestExpiredTokenRefusedOnItsConnection(t *testing.T) {
+	srv, clock := testenv.StartDevWithClock(t)
+	r := newRaw(t, srv)
+	if rep := r.do("PUT", "/secrets/s?api-version=7.6", `{"value":"v"}`, true); rep.status != 200 {
+		t.Fatalf("set: %s", rep.text)
+	}
+	for range 3 {
+		if rep := r.do("GET", "/secrets/s?api-version=7.6", "", true); rep.status != 200 {
+			t.Fatalf("get: %d", rep.status)
+		}
+	}
+	clock.Advance(2 * time.Hour)
+	if rep := r.do("GET", "/secrets/s?api-version=7.6", "", true); rep.status != 401 {
+		t.Fatalf("expired token on its connection: %d", rep.status)
+	}
+}

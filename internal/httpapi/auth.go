@@ -1,10 +1,15 @@
 package httpapi
 
 import (
+	"context"
+	"net"
 	"net/url"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/keyhaven/keyhaven/internal/authz"
+	"github.com/keyhaven/keyhaven/internal/identity"
 	"github.com/keyhaven/keyhaven/internal/kverr"
 )
 
@@ -21,12 +26,89 @@ func (s *Server) authenticate(c *call) error {
 	if !ok || token == "" {
 		return s.challenge(c, "Request is missing a Bearer or PoP token.")
 	}
-	p, err := s.Identity.Validate(strings.TrimSpace(token), s.isOwnIssuer, s.isAudience)
+	token = strings.TrimSpace(token)
+	conn, _ := c.r.Context().Value(connKey{}).(*connState)
+	if p := conn.principal(token, s.Now()); p != nil {
+		c.principal = p
+		return nil
+	}
+	p, until, err := s.Identity.ValidateUntil(token, s.isOwnIssuer, s.isAudience)
 	if err != nil {
 		return s.challenge(c, "The access token is invalid: "+strings.TrimPrefix(err.Error(), "invalid token: ")+".")
 	}
+	conn.remember(token, p, until)
 	c.principal = p
 	return nil
+}
+
+// connState is what the server remembers about one client connection: the
+// last access token that validated on it, with its principal. A keep-alive
+// connection sends the same token request after request; comparing it with
+// the last one is cheaper than hashing it for the server-wide token cache.
+// It holds only what the connection's own client sent, and goes with the
+// connection.
+type connState struct {
+	last atomic.Pointer[connToken] // HTTP/2 serves a connection's streams concurrently
+}
+
+type connToken struct {
+	token string
+	p     *identity.Principal
+	until time.Time // the answer holds while now is not after until
+}
+
+type connKey struct{}
+
+// ConnContext gives each client connection its connState (http.Server's
+// ConnContext hook).
+func (s *Server) ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, &connState{})
+}
+
+// principal returns the principal of token if it is the connection's last
+// validated token and has not expired; nil otherwise.
+func (cs *connState) principal(token string, now time.Time) *identity.Principal {
+	if cs == nil {
+		return nil
+	}
+	t := cs.last.Load()
+	if t == nil || now.After(t.until) || !equalConstantTime(t.token, token) {
+		return nil
+	}
+	return t.p
+}
+
+// remember keeps a validated token whose answer holds until until (zero:
+// it must be checked at every use, as an external issuer's).
+func (cs *connState) remember(token string, p *identity.Principal, until time.Time) {
+	if cs != nil && !until.IsZero() {
+		cs.last.Store(&connToken{token: token, p: p, until: until})
+	}
+}
+
+// equalConstantTime compares two strings in time that depends only on their
+// lengths (subtle.ConstantTimeCompare would need byte-slice copies), eight
+// bytes at a time.
+func equalConstantTime(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v uint64
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		v |= le64(a[i:]) ^ le64(b[i:])
+	}
+	for ; i < len(a); i++ {
+		v |= uint64(a[i] ^ b[i])
+	}
+	return v == 0
+}
+
+// le64 reads s's first eight bytes (the compiler makes it one load).
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // challenge sets WWW-Authenticate and returns a 401. The authority and the
@@ -66,12 +148,19 @@ func (s *Server) suffixHost(requestHost string) string {
 // isAudience accepts tokens for this server's resource (https://{suffix},
 // any port) and for Azure's Key Vault resource, which tools ask for by name.
 func (s *Server) isAudience(aud string) bool {
+	if last := s.lastAudience.Load(); last != nil && *last == aud {
+		return true // every token names the same audience: parse it once
+	}
 	u, err := url.Parse(aud)
 	if err != nil || u.Scheme != "https" || (u.Path != "" && u.Path != "/") {
 		return false
 	}
 	h := strings.ToLower(u.Hostname())
-	return h == s.DNSSuffix || h == "vault.azure.net"
+	if h == s.DNSSuffix || h == "vault.azure.net" {
+		s.lastAudience.Store(&aud)
+		return true
+	}
+	return false
 }
 
 // isOwnIssuer accepts the issuer shapes of this authority: .../{tenant}/v2.0,

@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/identity"
 )
 
 func newQueryCall(raw string) *call {
@@ -73,6 +76,84 @@ func TestRequestURLs(t *testing.T) {
 		base := "https://" + r.Host
 		if wantID, wantURI := truncate(base+r.URL.EscapedPath(), 2048), truncate(base+r.URL.RequestURI(), 2048); id != wantID || uri != wantURI {
 			t.Errorf("%s: %q %q, want %q %q", target, id, uri, wantID, wantURI)
+		}
+	}
+}
+
+// isAudience remembers the audience it last accepted, and only that one.
+func TestIsAudience(t *testing.T) {
+	s := &Server{Deps: Deps{DNSSuffix: "vault.localhost"}}
+	for i := range 2 { // the second round answers from the remembered audience
+		for aud, want := range map[string]bool{
+			"https://vault.localhost": true, "https://vault.azure.net/": true, "https://VAULT.localhost:8443": true,
+			"http://vault.localhost": false, "https://vault.localhost/x": false, "https://evil.example": false,
+			"vault.localhost": false, "": false, "https://vault.azure.net.evil": false,
+		} {
+			if got := s.isAudience(aud); got != want {
+				t.Errorf("round %d: isAudience(%q) = %v, want %v", i, aud, got, want)
+			}
+		}
+	}
+}
+
+// A connection remembers its last validated token until the token expires,
+// and answers only for exactly that token.
+func TestConnStateRemembersItsLastToken(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	p := &identity.Principal{ObjectID: "o"}
+	cs := &connState{}
+	cs.remember("tok-a", p, time.Time{}) // zero: checked at every use, never remembered
+	if cs.principal("tok-a", now) != nil {
+		t.Fatal("a token to check at every use was remembered")
+	}
+	cs.remember("tok-a", p, now.Add(time.Minute))
+	for _, c := range []struct {
+		token string
+		at    time.Time
+		want  bool
+	}{
+		{"tok-a", now, true},
+		{"tok-a", now.Add(time.Minute), true}, // until is inclusive, as the expiry check is
+		{"tok-a", now.Add(time.Minute + time.Nanosecond), false},
+		{"tok-b", now, false}, // same length, other bytes
+		{"tok-a ", now, false},
+		{"tok-", now, false},
+		{"", now, false},
+	} {
+		if got := cs.principal(c.token, c.at) == p; got != c.want {
+			t.Errorf("principal(%q, %v) = %v, want %v", c.token, c.at, got, c.want)
+		}
+	}
+	var none *connState // a request that did not come through a listener
+	none.remember("tok-a", p, now.Add(time.Minute))
+	if none.principal("tok-a", now) != nil {
+		t.Fatal("no connection state, yet an answer")
+	}
+}
+
+func TestEqualConstantTime(t *testing.T) {
+	base := strings.Repeat("eyJhbGciOiJSUzI1NiJ9.", 45) + "abc"
+	if !equalConstantTime(base, strings.Clone(base)) || !equalConstantTime("", "") {
+		t.Fatal("equal strings compare unequal")
+	}
+	for i := range len(base) { // a difference at every offset, in words and in the tail
+		b := []byte(base)
+		b[i] ^= 0x20
+		if equalConstantTime(base, string(b)) {
+			t.Fatalf("a difference at %d is missed", i)
+		}
+	}
+	if equalConstantTime(base, base[:len(base)-1]) {
+		t.Fatal("different lengths compare equal")
+	}
+}
+
+func BenchmarkEqualConstantTime(b *testing.B) {
+	a := strings.Repeat("x", 941)
+	c := strings.Clone(a)
+	for b.Loop() {
+		if !equalConstantTime(a, c) {
+			b.Fatal("unequal")
 		}
 	}
 }

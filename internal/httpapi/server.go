@@ -98,7 +98,8 @@ type Server struct {
 	fw     fwCache // parsed IP rules per vault settings version
 	limits limiter // token buckets per vault and per principal
 
-	lastIssuer atomic.Pointer[acceptedIssuer] // the last issuer isOwnIssuer accepted
+	lastIssuer   atomic.Pointer[acceptedIssuer] // the last issuer isOwnIssuer accepted
+	lastAudience atomic.Pointer[string]         // the last audience isAudience accepted
 }
 
 type acceptedIssuer struct{ iss, tenant string }

@@ -105,40 +105,49 @@ type Audience func(aud string) bool
 // A token's signature is verified once and its claims cached until it
 // expires; the claim checks run on every call, with the caller's rules.
 func (s *Service) Validate(token string, issuer func(string) bool, aud Audience) (*Principal, error) {
+	p, _, err := s.ValidateUntil(token, issuer, aud)
+	return p, err
+}
+
+// ValidateUntil is Validate, and also says until when its answer holds for
+// this token: its expiry with the allowed clock skew for this server's own
+// tokens; zero for an external issuer's, whose trust is checked at every use.
+func (s *Service) ValidateUntil(token string, issuer func(string) bool, aud Audience) (*Principal, time.Time, error) {
 	now := s.now()
 	c, ok := s.cache.get(token, now)
 	if !ok {
 		if p, ok := s.extCache.get(token, now); ok {
 			if _, trusted := s.externalIssuer(p.External); trusted {
-				return p, nil // the issuer may have been removed since
+				return p, time.Time{}, nil // the issuer may have been removed since
 			}
-			return nil, fmt.Errorf("%w: the token's issuer is not trusted", ErrInvalidToken)
+			return nil, time.Time{}, fmt.Errorf("%w: the token's issuer is not trusted", ErrInvalidToken)
 		}
 		if x, trusted := s.externalIssuer(unverifiedIssuer(token)); trusted {
 			p, until, err := s.validateExternal(context.Background(), token, x, now)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+				return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 			}
 			s.extCache.put(token, p, until, now)
-			return p, nil
+			return p, time.Time{}, nil
 		}
 		var err error
 		if c, err = verifyRS256(token, s.publicKey); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+			return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 		}
 	}
 	if err := s.checkClaims(c, now, issuer, aud); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
+	until := time.Unix(c.Expires, 0).Add(clockSkew)
 	if !ok {
-		s.cache.put(token, c, time.Unix(c.Expires, 0).Add(clockSkew), now)
+		s.cache.put(token, c, until, now)
 	}
 	appID := c.AppID
 	if appID == "" {
 		appID = c.AZP
 	}
 	return &Principal{TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: appID, Name: c.UPN,
-		User: c.IDType == "user", AMR: c.AMR, Groups: c.Groups}, nil
+		User: c.IDType == "user", AMR: c.AMR, Groups: c.Groups}, until, nil
 }
 
 func (s *Service) checkClaims(c *Claims, now time.Time, issuer func(string) bool, aud Audience) error {

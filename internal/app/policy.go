@@ -51,10 +51,12 @@ func (p *policyStore) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Activations whose eligibility went before removals ended them, or
+	// group activations from before they recorded their group, are
+	// reconciled before anything is decided with the list.
+	list, changed := reconcileActivations(list)
 	p.cur.Store(&authz.Policy{Roles: allRoles(custom), Assignments: list})
-	if _, changed := reconcileActivations(slices.Clone(list)); changed {
-		// Activations whose eligibility went before removals ended them,
-		// or group activations from before they recorded their group.
+	if changed {
 		if err := p.modify(ctx, func(l []authz.Assignment) ([]authz.Assignment, error) { return l, nil }); err != nil {
 			return err
 		}
@@ -155,12 +157,16 @@ func (p *policyStore) AssignWith(ctx context.Context, a authz.Assignment) (authz
 // groups', must hold its principal id) activates it for d with a
 // justification; the activation is an active assignment of the caller
 // that expires on its own.
-func (p *policyStore) Activate(ctx context.Context, id string, callerIDs []string, d time.Duration, justification string) (authz.Assignment, error) {
+func (p *policyStore) Activate(ctx context.Context, id string, callerIDs []string, issuer string, d time.Duration, justification string) (authz.Assignment, error) {
 	var out authz.Assignment
 	now := p.now().UTC()
 	err := p.modify(ctx, func(list []authz.Assignment) ([]authz.Assignment, error) {
 		i := slices.IndexFunc(list, func(a authz.Assignment) bool { return strings.EqualFold(a.ID, id) })
-		if i < 0 || len(callerIDs) == 0 || !slices.ContainsFunc(callerIDs, func(c string) bool { return strings.EqualFold(c, list[i].PrincipalID) }) {
+		// The caller must be the eligibility's principal (or in its group)
+		// in the same identity source: a local principal cannot activate
+		// an external principal's eligibility, nor the other way round.
+		if i < 0 || len(callerIDs) == 0 || !strings.EqualFold(list[i].Issuer, issuer) ||
+			!slices.ContainsFunc(callerIDs, func(c string) bool { return strings.EqualFold(c, list[i].PrincipalID) }) {
 			return nil, authz.ErrAssignmentNotFound
 		}
 		e := list[i]
@@ -181,7 +187,7 @@ func (p *policyStore) Activate(ctx context.Context, id string, callerIDs []strin
 		// assignments.
 		caller := strings.ToLower(callerIDs[0])
 		if j := slices.IndexFunc(list, func(a authz.Assignment) bool {
-			return a.ActivatedFrom == e.ID && a.PrincipalID == caller && a.ActiveAt(now)
+			return a.ActivatedFrom == e.ID && a.PrincipalID == caller && strings.EqualFold(a.Issuer, e.Issuer) && a.ActiveAt(now)
 		}); j >= 0 {
 			list[j].ExpiresOn, list[j].Justification = end, justification
 			out = list[j]
@@ -191,7 +197,7 @@ func (p *policyStore) Activate(ctx context.Context, id string, callerIDs []strin
 		// eligibility is its group's; then it lasts only while the caller
 		// is in the group (Via).
 		out = authz.Assignment{ID: identity.NewGUID(), PrincipalID: caller, RoleID: e.RoleID, Scope: e.Scope, RequireMFA: e.RequireMFA,
-			StartsOn: now, ExpiresOn: end, ActivatedFrom: e.ID, Justification: justification, Via: via(e, caller)}
+			StartsOn: now, ExpiresOn: end, ActivatedFrom: e.ID, Justification: justification, Via: via(e, caller), Issuer: e.Issuer}
 		return append(list, out), nil
 	})
 	return out, err
@@ -323,7 +329,8 @@ func via(e authz.Assignment, caller string) string {
 
 // reconcileActivations removes activations whose eligibility is gone
 // (removing an eligible assignment, its principal or its scope ends what was
-// activated from it at once, not when the activation would have expired),
+// activated from it at once, not when the activation would have expired)
+// or that belong to another identity source than their eligibility,
 // and records the group of group activations made before activations
 // carried it. It reports whether it changed anything.
 func reconcileActivations(list []authz.Assignment) ([]authz.Assignment, bool) {
@@ -344,8 +351,10 @@ func reconcileActivations(list []authz.Assignment) ([]authz.Assignment, bool) {
 	}
 	n := len(list)
 	list = slices.DeleteFunc(list, func(a authz.Assignment) bool {
-		_, ok := eligible[strings.ToLower(a.ActivatedFrom)]
-		return a.ActivatedFrom != "" && !ok
+		e, ok := eligible[strings.ToLower(a.ActivatedFrom)]
+		// An activation belongs to its eligibility's identity source
+		// (earlier releases did not check this when activating).
+		return a.ActivatedFrom != "" && (!ok || !strings.EqualFold(a.Issuer, e.Issuer))
 	})
 	return list, changed || len(list) != n
 }

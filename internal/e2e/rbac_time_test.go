@@ -275,8 +275,9 @@ func TestGroupEligibilityEndsWithMembership(t *testing.T) {
 	}
 }
 
-// A token that expires stops working on the connection that has been using
-// it (the server remembers a connection's last token only until it expires).
+// A token stops working on the connection that has been using it when it
+// expires, or when the clock goes back before its nbf (the server remembers
+// a connection's last token only while its validation holds).
 func TestExpiredTokenRefusedOnItsConnection(t *testing.T) {
 	srv, clock := testenv.StartDevWithClock(t)
 	r := newRaw(t, srv)
@@ -287,6 +288,14 @@ func TestExpiredTokenRefusedOnItsConnection(t *testing.T) {
 		if rep := r.do("GET", "/secrets/s?api-version=7.6", "", true); rep.status != 200 {
 			t.Fatalf("get: %d", rep.status)
 		}
+	}
+	clock.Advance(-10 * time.Minute) // the clock goes back before the token's nbf
+	if rep := r.do("GET", "/secrets/s?api-version=7.6", "", true); rep.status != 401 {
+		t.Fatalf("a token not valid yet on its connection: %d", rep.status)
+	}
+	clock.Advance(10 * time.Minute)
+	if rep := r.do("GET", "/secrets/s?api-version=7.6", "", true); rep.status != 200 {
+		t.Fatalf("get: %d", rep.status)
 	}
 	clock.Advance(2 * time.Hour)
 	if rep := r.do("GET", "/secrets/s?api-version=7.6", "", true); rep.status != 401 {

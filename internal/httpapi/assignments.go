@@ -20,7 +20,10 @@ type RoleAssignments interface {
 	AssignWith(ctx context.Context, a authz.Assignment) (authz.Assignment, error)
 	// Activate turns an eligibility of one of callerIDs into an active
 	// assignment for d.
-	Activate(ctx context.Context, id string, callerIDs []string, d time.Duration, justification string) (authz.Assignment, error)
+	// Activate activates eligibility id for the caller (callerIDs: its
+	// object id first, then its groups; issuer: its external issuer, ""
+	// for this server's directory).
+	Activate(ctx context.Context, id string, callerIDs []string, issuer string, d time.Duration, justification string) (authz.Assignment, error)
 	Remove(ctx context.Context, id string) error
 	RemovePrincipal(ctx context.Context, principalID string) error
 	CreateRole(ctx context.Context, r authz.Role) (authz.Role, error)
@@ -228,7 +231,7 @@ func (s *Server) activateRoleAssignment(c *call) error {
 	if req.DurationMinutes == 0 {
 		req.DurationMinutes = 60
 	}
-	a, err := s.RoleAssignments.Activate(c.r.Context(), c.param(0), c.principal.IDs(), time.Duration(req.DurationMinutes)*time.Minute, just)
+	a, err := s.RoleAssignments.Activate(c.r.Context(), c.param(0), c.principal.IDs(), c.principal.External, time.Duration(req.DurationMinutes)*time.Minute, just)
 	switch {
 	case errors.Is(err, authz.ErrAssignmentNotFound):
 		return kverr.New(kverr.NotFound, "RoleAssignmentNotFound", "No eligible role assignment "+truncate(c.param(0), 64)+" of the caller exists.")

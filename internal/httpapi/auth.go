@@ -28,25 +28,25 @@ func (s *Server) authenticate(c *call) error {
 	}
 	token = strings.TrimSpace(token)
 	conn, _ := c.r.Context().Value(connKey{}).(*connState)
-	if p := conn.principal(token, s.Now()); p != nil {
+	if p := conn.principal(token, s.Now(), s.Identity.Generation()); p != nil {
 		c.principal = p
 		return nil
 	}
-	p, until, err := s.Identity.ValidateUntil(token, s.isOwnIssuer, s.isAudience)
+	p, valid, err := s.Identity.ValidateUntil(token, s.isOwnIssuer, s.isAudience)
 	if err != nil {
 		return s.challenge(c, "The access token is invalid: "+strings.TrimPrefix(err.Error(), "invalid token: ")+".")
 	}
-	conn.remember(token, p, until)
+	conn.remember(token, p, valid)
 	c.principal = p
 	return nil
 }
 
 // connState is what the server remembers about one client connection: the
-// last access token that validated on it, with its principal. A keep-alive
-// connection sends the same token request after request; comparing it with
-// the last one is cheaper than hashing it for the server-wide token cache.
-// It holds only what the connection's own client sent, and goes with the
-// connection.
+// last access token that validated on it, with its principal (read only,
+// shared by the requests that present the token). A keep-alive connection
+// sends the same token request after request; comparing it with the last
+// one is cheaper than hashing it for the server-wide token cache. It holds
+// one token that was sent on the connection, and goes with the connection.
 type connState struct {
 	last atomic.Pointer[connToken] // HTTP/2 serves a connection's streams concurrently
 }
@@ -54,7 +54,7 @@ type connState struct {
 type connToken struct {
 	token string
 	p     *identity.Principal
-	until time.Time // the answer holds while now is not after until
+	valid identity.Validity
 }
 
 type connKey struct{}
@@ -66,23 +66,24 @@ func (s *Server) ConnContext(ctx context.Context, _ net.Conn) context.Context {
 }
 
 // principal returns the principal of token if it is the connection's last
-// validated token and has not expired; nil otherwise.
-func (cs *connState) principal(token string, now time.Time) *identity.Principal {
+// validated token and its validation still holds at now in the identity
+// service's generation gen; nil otherwise.
+func (cs *connState) principal(token string, now time.Time, gen uint64) *identity.Principal {
 	if cs == nil {
 		return nil
 	}
 	t := cs.last.Load()
-	if t == nil || now.After(t.until) || !equalConstantTime(t.token, token) {
+	if t == nil || !t.valid.Holds(now, gen) || !equalConstantTime(t.token, token) {
 		return nil
 	}
 	return t.p
 }
 
-// remember keeps a validated token whose answer holds until until (zero:
-// it must be checked at every use, as an external issuer's).
-func (cs *connState) remember(token string, p *identity.Principal, until time.Time) {
-	if cs != nil && !until.IsZero() {
-		cs.last.Store(&connToken{token: token, p: p, until: until})
+// remember keeps a validated token (unless its validation holds only for
+// this use, as an external issuer's).
+func (cs *connState) remember(token string, p *identity.Principal, valid identity.Validity) {
+	if cs != nil && !valid.Until.IsZero() {
+		cs.last.Store(&connToken{token: token, p: p, valid: valid})
 	}
 }
 

@@ -96,37 +96,42 @@ func TestIsAudience(t *testing.T) {
 	}
 }
 
-// A connection remembers its last validated token until the token expires,
-// and answers only for exactly that token.
+// A connection remembers its last validated token while its validation
+// holds (not before nbf, not after exp, same identity generation), and
+// answers only for exactly that token.
 func TestConnStateRemembersItsLastToken(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	p := &identity.Principal{ObjectID: "o"}
 	cs := &connState{}
-	cs.remember("tok-a", p, time.Time{}) // zero: checked at every use, never remembered
-	if cs.principal("tok-a", now) != nil {
+	cs.remember("tok-a", p, identity.Validity{}) // zero: checked at every use, never remembered
+	if cs.principal("tok-a", now, 0) != nil {
 		t.Fatal("a token to check at every use was remembered")
 	}
-	cs.remember("tok-a", p, now.Add(time.Minute))
+	cs.remember("tok-a", p, identity.Validity{From: now.Add(-time.Minute), Until: now.Add(time.Minute), Generation: 3})
 	for _, c := range []struct {
 		token string
 		at    time.Time
+		gen   uint64
 		want  bool
 	}{
-		{"tok-a", now, true},
-		{"tok-a", now.Add(time.Minute), true}, // until is inclusive, as the expiry check is
-		{"tok-a", now.Add(time.Minute + time.Nanosecond), false},
-		{"tok-b", now, false}, // same length, other bytes
-		{"tok-a ", now, false},
-		{"tok-", now, false},
-		{"", now, false},
+		{"tok-a", now, 3, true},
+		{"tok-a", now.Add(time.Minute), 3, true}, // until is inclusive, as the expiry check is
+		{"tok-a", now.Add(time.Minute + time.Nanosecond), 3, false},
+		{"tok-a", now.Add(-time.Minute), 3, true},
+		{"tok-a", now.Add(-time.Minute - time.Nanosecond), 3, false}, // before nbf (the clock went back)
+		{"tok-a", now, 4, false},                                     // signing keys or tenant changed
+		{"tok-b", now, 3, false},                                     // same length, other bytes
+		{"tok-a ", now, 3, false},
+		{"tok-", now, 3, false},
+		{"", now, 3, false},
 	} {
-		if got := cs.principal(c.token, c.at) == p; got != c.want {
-			t.Errorf("principal(%q, %v) = %v, want %v", c.token, c.at, got, c.want)
+		if got := cs.principal(c.token, c.at, c.gen) == p; got != c.want {
+			t.Errorf("principal(%q, %v, %d) = %v, want %v", c.token, c.at, c.gen, got, c.want)
 		}
 	}
 	var none *connState // a request that did not come through a listener
-	none.remember("tok-a", p, now.Add(time.Minute))
-	if none.principal("tok-a", now) != nil {
+	none.remember("tok-a", p, identity.Validity{Until: now.Add(time.Minute)})
+	if none.principal("tok-a", now, 0) != nil {
 		t.Fatal("no connection state, yet an answer")
 	}
 }

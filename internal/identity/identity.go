@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
@@ -132,7 +133,11 @@ type Service struct {
 
 	cache    tokenCache[*Claims]
 	extCache tokenCache[*Principal] // verified tokens of external issuers
-	replays  replayCache
+	// gen changes whenever what validates a token changes (tenant, signing
+	// keys): answers remembered outside the service carry the generation
+	// they were given in (Generation).
+	gen     atomic.Uint64
+	replays replayCache
 
 	issuerKeys issuerKeyCache
 	oidcClient *http.Client // fetches external issuers' discovery and keys
@@ -175,6 +180,7 @@ func (s *Service) Load(ctx context.Context, configuredTenant string) error {
 	// Published only once committed: the function above may run twice.
 	s.mu.Lock()
 	s.tenantID, s.keys = tenant, keys
+	s.gen.Add(1)
 	s.mu.Unlock()
 	return nil
 }

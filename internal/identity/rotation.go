@@ -44,6 +44,7 @@ func (s *Service) RotateKeys(ctx context.Context, now time.Time, every time.Dura
 	}
 	s.mu.Lock()
 	s.keys = next
+	s.gen.Add(1)
 	s.mu.Unlock()
 	return true, nil
 }

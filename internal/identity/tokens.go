@@ -109,45 +109,62 @@ func (s *Service) Validate(token string, issuer func(string) bool, aud Audience)
 	return p, err
 }
 
-// ValidateUntil is Validate, and also says until when its answer holds for
-// this token: its expiry with the allowed clock skew for this server's own
-// tokens; zero for an external issuer's, whose trust is checked at every use.
-func (s *Service) ValidateUntil(token string, issuer func(string) bool, aud Audience) (*Principal, time.Time, error) {
+// Validity is when a Validate answer holds for its token: from From to
+// Until inclusive (the token's nbf and exp, with the allowed clock skew),
+// while Generation is unchanged. A zero Until means at no other time: an
+// external issuer's token is checked at every use.
+type Validity struct {
+	From, Until time.Time
+	Generation  uint64
+}
+
+// Holds reports whether the answer still holds at now, in generation gen.
+func (v Validity) Holds(now time.Time, gen uint64) bool {
+	return !v.Until.IsZero() && gen == v.Generation && !now.Before(v.From) && !now.After(v.Until)
+}
+
+// Generation identifies the state that validates tokens (tenant, signing
+// keys); it changes when that state does.
+func (s *Service) Generation() uint64 { return s.gen.Load() }
+
+// ValidateUntil is Validate, and also says when its answer holds.
+func (s *Service) ValidateUntil(token string, issuer func(string) bool, aud Audience) (*Principal, Validity, error) {
+	gen := s.gen.Load() // before the checks: a change during them invalidates the answer
 	now := s.now()
 	c, ok := s.cache.get(token, now)
 	if !ok {
 		if p, ok := s.extCache.get(token, now); ok {
 			if _, trusted := s.externalIssuer(p.External); trusted {
-				return p, time.Time{}, nil // the issuer may have been removed since
+				return p, Validity{}, nil // the issuer may have been removed since
 			}
-			return nil, time.Time{}, fmt.Errorf("%w: the token's issuer is not trusted", ErrInvalidToken)
+			return nil, Validity{}, fmt.Errorf("%w: the token's issuer is not trusted", ErrInvalidToken)
 		}
 		if x, trusted := s.externalIssuer(unverifiedIssuer(token)); trusted {
 			p, until, err := s.validateExternal(context.Background(), token, x, now)
 			if err != nil {
-				return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+				return nil, Validity{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 			}
 			s.extCache.put(token, p, until, now)
-			return p, time.Time{}, nil
+			return p, Validity{}, nil
 		}
 		var err error
 		if c, err = verifyRS256(token, s.publicKey); err != nil {
-			return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+			return nil, Validity{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 		}
 	}
 	if err := s.checkClaims(c, now, issuer, aud); err != nil {
-		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return nil, Validity{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	until := time.Unix(c.Expires, 0).Add(clockSkew)
+	valid := Validity{From: time.Unix(c.NotBefore, 0).Add(-clockSkew), Until: time.Unix(c.Expires, 0).Add(clockSkew), Generation: gen}
 	if !ok {
-		s.cache.put(token, c, until, now)
+		s.cache.put(token, c, valid.Until, now)
 	}
 	appID := c.AppID
 	if appID == "" {
 		appID = c.AZP
 	}
 	return &Principal{TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: appID, Name: c.UPN,
-		User: c.IDType == "user", AMR: c.AMR, Groups: c.Groups}, until, nil
+		User: c.IDType == "user", AMR: c.AMR, Groups: c.Groups}, valid, nil
 }
 
 func (s *Service) checkClaims(c *Claims, now time.Time, issuer func(string) bool, aud Audience) error {
@@ -206,7 +223,8 @@ func (s *Service) JWKS() []JWK {
 }
 
 // tokenCache remembers the claims of tokens whose signature verified, until
-// they expire, keyed by the token's SHA-256 (so it holds no bearer tokens). It is
+// they expire, keyed by the token's SHA-256 (so it holds no bearer tokens;
+// the HTTP layer remembers, per connection, the one token last sent on it). It is
 // bounded: when full it drops expired entries, and if none expired,
 // everything.
 type tokenCache[V any] struct {

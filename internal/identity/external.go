@@ -238,18 +238,16 @@ func (s *Service) validateExternal(ctx context.Context, token string, x External
 	// assignments it would inherit, an Owner's among them) is refused, and
 	// local group ids in its groups claim are dropped.
 	err = s.b.View(ctx, func(tx *barrier.Tx) error {
-		local, err := principalInTx(tx, p.ObjectID)
+		local, err := localPrincipals(tx, append([]string{p.ObjectID}, p.Groups...))
 		if err != nil {
 			return err
 		}
-		if local {
+		if local[p.ObjectID] {
 			return errors.New("the token's object id names a principal of this server's directory")
 		}
 		kept := p.Groups[:0]
 		for _, g := range p.Groups {
-			if local, err := principalInTx(tx, g); err != nil {
-				return err
-			} else if !local {
+			if !local[g] {
 				kept = append(kept, g)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/jsonx"
 	"github.com/keyhaven/keyhaven/internal/storage"
 )
 
@@ -172,21 +173,55 @@ func removeFromGroups(tx *barrier.Tx, objectID string) error {
 // principalInTx reports whether objectID is a user, application (managed
 // identities included) or group of the directory.
 func principalInTx(tx *barrier.Tx, objectID string) (bool, error) {
-	for _, p := range []string{userPrefix, groupPrefix} {
-		if _, err := tx.Get(p + objectID); err == nil {
-			return true, nil
-		} else if !errors.Is(err, storage.ErrNotFound) {
-			return false, err
+	local, err := localPrincipals(tx, []string{objectID})
+	return local[strings.ToLower(objectID)], err
+}
+
+// localPrincipals reports which of ids (keyed in lower case) name a user,
+// application or group of the directory: users and groups by their keys,
+// applications in one pass over them however many ids are asked about
+// (applications are stored by client id), reading only their object id.
+func localPrincipals(tx *barrier.Tx, ids []string) (map[string]bool, error) {
+	local := make(map[string]bool, len(ids))
+	rest := map[string]bool{}
+	for _, id := range ids {
+		id = strings.ToLower(id)
+		found := false
+		for _, p := range []string{userPrefix, groupPrefix} {
+			if _, err := tx.Get(p + id); err == nil {
+				found = true
+				break
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return nil, err
+			}
+		}
+		if found {
+			local[id] = true
+		} else {
+			rest[id] = true
 		}
 	}
-	found := false
+	if len(rest) == 0 {
+		return local, nil
+	}
 	err := tx.Scan(appPrefix, "", func(_ string, raw []byte) (bool, error) {
-		var app App
-		if err := json.Unmarshal(raw, &app); err != nil {
+		var oid string
+		err := jsonx.Object(raw, func(k, v []byte) error {
+			if string(k) != "objectId" {
+				return nil
+			}
+			s, err := jsonx.ParseString(v)
+			oid = strings.ToLower(s)
+			return err
+		})
+		if err != nil {
 			return false, err
 		}
-		found = strings.EqualFold(app.ObjectID, objectID)
-		return !found, nil
+		if rest[oid] {
+			local[oid] = true
+			delete(rest, oid)
+		}
+		return len(rest) > 0, nil
 	})
-	return found, err
+	return local, err
 }

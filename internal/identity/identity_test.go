@@ -286,3 +286,53 @@ func kidOf(t *testing.T, token string) string {
 	}
 	return h.Kid
 }
+
+// localPrincipals finds users, groups and applications (whatever the case
+// of the ids asked about) in one pass over the applications.
+func TestLocalPrincipals(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	var apps []string
+	for i := range 20 {
+		app, _, err := s.CreateApp(ctx, fmt.Sprintf("app-%d", i), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apps = append(apps, app.ObjectID)
+	}
+	g, err := s.CreateGroup(ctx, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := s.CreateUser(ctx, "local@example.com", "", "a long enough password", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := u.ObjectID
+	ask := []string{strings.ToUpper(apps[3]), apps[17], g.ObjectID, user, "00000000-0000-0000-0000-000000000001", apps[0]}
+	var local map[string]bool
+	err = s.b.View(ctx, func(tx *barrier.Tx) error {
+		local, err = localPrincipals(tx, ask)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ask {
+		want := id != "00000000-0000-0000-0000-000000000001"
+		if local[strings.ToLower(id)] != want {
+			t.Errorf("%s: local %v, want %v", id, local[strings.ToLower(id)], want)
+		}
+	}
+	err = s.b.View(ctx, func(tx *barrier.Tx) error {
+		for id, want := range map[string]bool{apps[5]: true, strings.ToUpper(apps[5]): true, "nobody": false, user: true} {
+			if got, err := principalInTx(tx, id); err != nil || got != want {
+				t.Errorf("principalInTx(%s) = %v, %v; want %v", id, got, err, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"fmt"
+	"io"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -12,6 +14,35 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/testenv"
 )
+
+// driveHandler sends method target (with body, when not empty) to the
+// server's handler in-process, as the raw client's admin, for b.N
+// iterations; ok checks each response.
+func driveHandler(b *testing.B, srv *testenv.Server, admin *raw, method, target, body string, ok func(*httptest.ResponseRecorder) bool) {
+	b.Helper()
+	h := srv.App.Handler()
+	u, _ := url.Parse(srv.Info.VaultURL)
+	b.ReportAllocs()
+	for b.Loop() {
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		r := httptest.NewRequest(method, "https://"+u.Host+target, rd)
+		r.RemoteAddr = "127.0.0.1:40000"
+		r.Header.Set("Authorization", "Bearer "+admin.token)
+		if body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if !ok(w) {
+			b.Fatalf("%s %s: %d %s", method, target, w.Code, w.Body)
+		}
+	}
+}
+
+func status200(w *httptest.ResponseRecorder) bool { return w.Code == 200 }
 
 // BenchmarkGetSecretHandler drives GetSecret through the server's whole
 // handler (routing, token check, authorization, storage, audit, response)
@@ -22,20 +53,7 @@ func BenchmarkGetSecretHandler(b *testing.B) {
 	if rep := admin.do("PUT", "/secrets/bench?api-version=7.6", `{"value":"a-typical-secret-value","contentType":"text/plain","tags":{"env":"prod"}}`, true); rep.status != 200 {
 		b.Fatalf("set: %d %s", rep.status, rep.text)
 	}
-	tok := admin.token
-	h := srv.App.Handler()
-	u, _ := url.Parse(srv.Info.VaultURL)
-	b.ReportAllocs()
-	for b.Loop() {
-		r := httptest.NewRequest("GET", "https://"+u.Host+"/secrets/bench?api-version=7.6", nil)
-		r.RemoteAddr = "127.0.0.1:40000"
-		r.Header.Set("Authorization", "Bearer "+tok)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != 200 {
-			b.Fatalf("GetSecret: %d %s", w.Code, w.Body)
-		}
-	}
+	driveHandler(b, srv, admin, "GET", "/secrets/bench?api-version=7.6", "", status200)
 }
 
 // BenchmarkListSecretsHandler drives a page of 25 secrets through the whole
@@ -45,24 +63,13 @@ func BenchmarkListSecretsHandler(b *testing.B) {
 	admin := newRaw(b, srv)
 	for i := range 30 {
 		body := `{"value":"a-typical-secret-value","contentType":"text/plain","tags":{"env":"prod","team":"payments"}}`
-		if rep := admin.do("PUT", "/secrets/bench-"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+"-"+string(rune('a'+i/26))+"?api-version=7.6", body, true); rep.status != 200 {
+		if rep := admin.do("PUT", fmt.Sprintf("/secrets/bench-%02d?api-version=7.6", i), body, true); rep.status != 200 {
 			b.Fatalf("set: %d %s", rep.status, rep.text)
 		}
 	}
-	tok := admin.token
-	h := srv.App.Handler()
-	u, _ := url.Parse(srv.Info.VaultURL)
-	b.ReportAllocs()
-	for b.Loop() {
-		r := httptest.NewRequest("GET", "https://"+u.Host+"/secrets?api-version=7.6&maxresults=25", nil)
-		r.RemoteAddr = "127.0.0.1:40000"
-		r.Header.Set("Authorization", "Bearer "+tok)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != 200 || !strings.Contains(w.Body.String(), `"nextLink":"https://`) {
-			b.Fatalf("ListSecrets: %d %s", w.Code, w.Body)
-		}
-	}
+	driveHandler(b, srv, admin, "GET", "/secrets?api-version=7.6&maxresults=25", "", func(w *httptest.ResponseRecorder) bool {
+		return w.Code == 200 && strings.Contains(w.Body.String(), `"nextLink":"https://`)
+	})
 }
 
 // BenchmarkSignRS256Handler drives an RS256 signature with an RSA-2048 key
@@ -74,23 +81,9 @@ func BenchmarkSignRS256Handler(b *testing.B) {
 	if rep := admin.do("POST", "/keys/bench/create?api-version=7.6", `{"kty":"RSA","key_size":2048}`, true); rep.status != 200 {
 		b.Fatalf("create: %d %s", rep.status, rep.text)
 	}
-	tok := admin.token
-	h := srv.App.Handler()
-	u, _ := url.Parse(srv.Info.VaultURL)
 	body := `{"alg":"RS256","value":"` + strings.Repeat("A", 43) + `"}`
 	b.Run("handler", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			r := httptest.NewRequest("POST", "https://"+u.Host+"/keys/bench/sign?api-version=7.6", strings.NewReader(body))
-			r.RemoteAddr = "127.0.0.1:40000"
-			r.Header.Set("Authorization", "Bearer "+tok)
-			r.Header.Set("Content-Type", "application/json")
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
-			if w.Code != 200 {
-				b.Fatalf("Sign: %d %s", w.Code, w.Body)
-			}
-		}
+		driveHandler(b, srv, admin, "POST", "/keys/bench/sign?api-version=7.6", body, status200)
 	})
 	b.Run("crypto-rsa", func(b *testing.B) {
 		key, err := rsa.GenerateKey(rand.Reader, 2048)

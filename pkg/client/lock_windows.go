@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -23,21 +22,16 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 		return nil, err
 	}
 	h := windows.Handle(f.Fd())
-	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
-		err = windows.LockFileEx(h, windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, new(windows.Overlapped))
-		if err == nil {
-			break
+	err = retryLock(ctx, func() error {
+		err := windows.LockFileEx(h, windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, new(windows.Overlapped))
+		if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
+			return errLockHeld
 		}
-		if !errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
-			f.Close()
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, errors.New("another command holds the sign-in")
-		case <-time.After(wait):
-		}
+		return err
+	})
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
 	return func() {
 		_ = windows.UnlockFileEx(h, 0, 1, 0, new(windows.Overlapped))

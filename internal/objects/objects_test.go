@@ -70,23 +70,35 @@ func TestMetaFollowsTheName(t *testing.T) {
 	if _, err := s.Recover(ctx, v, "thing"); err != nil {
 		t.Fatal(err)
 	}
-	blob, err := s.Backup(ctx, v, "thing")
+	it := backupPurgeRestore(t, s, v, "thing")
+	if string(it.Head.Meta) != `{"policy":1}` || it.Head.Name != "Thing" || it.Rec.N != 1 {
+		t.Fatalf("restore: %+v", it)
+	}
+}
+
+// backupPurgeRestore backs name up, deletes and purges it (checking it is
+// gone), and restores the backup.
+func backupPurgeRestore(t *testing.T, s *Store[rec], v *vaults.Vault, name string) *Item[rec] {
+	t.Helper()
+	ctx := context.Background()
+	blob, err := s.Backup(ctx, v, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Delete(ctx, v, "thing"); err != nil {
+	if _, err := s.Delete(ctx, v, name); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Purge(ctx, v, "thing"); err != nil {
+	if err := s.Purge(ctx, v, name); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetDeleted(ctx, v, "thing"); !errors.Is(err, errDNF) {
+	if _, err := s.GetDeleted(ctx, v, name); !errors.Is(err, errDNF) {
 		t.Fatalf("after purge: %v", err)
 	}
 	it, err := s.Restore(ctx, v, blob)
-	if err != nil || string(it.Head.Meta) != `{"policy":1}` || it.Head.Name != "Thing" || it.Rec.N != 1 {
-		t.Fatalf("restore: %+v %v", it, err)
+	if err != nil {
+		t.Fatalf("restore: %v", err)
 	}
+	return it
 }
 
 // Two collections in one vault never see each other's objects or backups.
@@ -250,19 +262,7 @@ func TestHeadCopiesTheCurrentVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("recovered", 3)
-	blob, err := s.Backup(ctx, v, "thing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Delete(ctx, v, "thing"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Purge(ctx, v, "thing"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Restore(ctx, v, blob); err != nil {
-		t.Fatal(err)
-	}
+	backupPurgeRestore(t, s, v, "thing")
 	check("restored", 3)
 
 	// A head stored without a copy reads its current version.

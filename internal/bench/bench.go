@@ -94,19 +94,11 @@ type env struct {
 
 // Run executes a benchmark and returns its report.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	switch cfg.Driver {
-	case "":
-		cfg.Driver = DriverWire
-	case DriverWire, DriverNetHTTP:
-	default:
-		return nil, fmt.Errorf("bench: unknown driver %q (%s or %s)", cfg.Driver, DriverWire, DriverNetHTTP)
+	if err := choose(&cfg.Driver, "driver", DriverWire, DriverNetHTTP); err != nil {
+		return nil, err
 	}
-	switch cfg.BaselineRequest {
-	case "":
-		cfg.BaselineRequest = BaselineSame
-	case BaselineSame, BaselineMinimal:
-	default:
-		return nil, fmt.Errorf("bench: unknown baseline request %q (%s or %s)", cfg.BaselineRequest, BaselineSame, BaselineMinimal)
+	if err := choose(&cfg.BaselineRequest, "baseline request", BaselineSame, BaselineMinimal); err != nil {
+		return nil, err
 	}
 	work, err := os.MkdirTemp("", "keyhaven-bench-")
 	if err != nil {
@@ -192,6 +184,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.ServerRSSMB = float64(procRSS(pid)) / (1 << 20)
 	rep.ServerAnonMB = float64(procStatus(pid, "RssAnon")) / (1 << 20)
 	return rep, nil
+}
+
+// choose checks that *v is def or other, making an empty *v def.
+func choose(v *string, what, def, other string) error {
+	switch *v {
+	case "":
+		*v = def
+	case def, other:
+	default:
+		return fmt.Errorf("bench: unknown %s %q (%s or %s)", what, *v, def, other)
+	}
+	return nil
 }
 
 // rounds is how many slices each operation's measurement is cut into, each

@@ -84,3 +84,12 @@ func TestBaselineRequestsAreGetSecrets(t *testing.T) {
 		t.Fatalf("minimal baseline request:\n%s", g)
 	}
 }
+
+// An unknown driver or baseline request is refused before anything starts.
+func TestRunRefusesUnknownChoices(t *testing.T) {
+	for _, cfg := range []Config{{Driver: "bogus"}, {BaselineRequest: "bogus"}} {
+		if _, err := Run(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), `unknown`) {
+			t.Errorf("%+v: %v", cfg, err)
+		}
+	}
+}

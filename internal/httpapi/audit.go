@@ -73,7 +73,7 @@ func (s *Server) audited(c *call, rec *recorder, start time.Time, serve func() e
 		rec.body, rec.status = nil, 0
 		hdr := rec.ResponseWriter.Header()
 		for k := range hdr {
-			if strings.HasPrefix(k, "Location") || k == "Retry-After" || k == "Content-Length" {
+			if strings.HasPrefix(k, "Location") || k == "Retry-After" {
 				delete(hdr, k)
 			}
 		}

@@ -72,6 +72,20 @@ func BenchmarkListSecretsHandler(b *testing.B) {
 	})
 }
 
+// BenchmarkListKeysHandler drives a page of 25 RSA-2048 keys in-process.
+func BenchmarkListKeysHandler(b *testing.B) {
+	srv := testenv.StartDev(b)
+	admin := newRaw(b, srv)
+	for i := range 26 {
+		if rep := admin.do("POST", fmt.Sprintf("/keys/bench-%02d/create?api-version=7.6", i), `{"kty":"RSA","key_size":2048,"tags":{"env":"prod"}}`, true); rep.status != 200 {
+			b.Fatalf("create: %d %s", rep.status, rep.text)
+		}
+	}
+	driveHandler(b, srv, admin, "GET", "/keys?api-version=7.6&maxresults=25", "", func(w *httptest.ResponseRecorder) bool {
+		return w.Code == 200 && strings.Contains(w.Body.String(), `"nextLink":"https://`)
+	})
+}
+
 // BenchmarkSignRS256Handler drives an RS256 signature with an RSA-2048 key
 // through the whole handler in-process, beside crypto/rsa signing alone:
 // their difference is what keyhaven adds to a signature.

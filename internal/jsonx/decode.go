@@ -155,6 +155,21 @@ func plainWords(b []byte) int {
 	return n
 }
 
+// asciiWords is plainWords that also stops at a byte outside ASCII: the
+// prefix it passes over is string content that decodes as itself.
+func asciiWords(b []byte) int {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	n := 0
+	for ; len(b)-n >= 8; n += 8 {
+		w := binary.LittleEndian.Uint64(b[n:])
+		q, bs := w^(lsb*'"'), w^(lsb*'\\')
+		if ((q-lsb)&^q|(bs-lsb)&^bs|(w-lsb*0x20)&^w|w)&msb != 0 {
+			break
+		}
+	}
+	return n
+}
+
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f' }
 
 // skipValue returns the index just past the value starting at data[i].
@@ -259,6 +274,9 @@ func IsNull(val []byte) bool { return string(val) == "null" }
 // ParseString decodes the raw JSON string val (no surrounding whitespace)
 // as encoding/json would.
 func ParseString(val []byte) (string, error) {
+	if s, ok := plainString(val); ok {
+		return s, nil
+	}
 	if end, err := skipString(val, 0); err != nil || end != len(val) {
 		return "", ErrSyntax
 	}
@@ -268,10 +286,32 @@ func ParseString(val []byte) (string, error) {
 	return unquoteSlow(val)
 }
 
+// plainString decodes, in one pass, the usual stored string: printable
+// ASCII without escapes between its quotes. Anything else is left to the
+// full path.
+func plainString(val []byte) (string, bool) {
+	n := len(val)
+	if n < 2 || val[0] != '"' || val[n-1] != '"' {
+		return "", false
+	}
+	body := val[1 : n-1]
+	for j := asciiWords(body); j < len(body); j++ {
+		if c := body[j]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return "", false
+		}
+	}
+	return string(body), true
+}
+
 // needsUnquote reports whether the string body s has escapes or bytes
 // that are not valid UTF-8 (which encoding/json replaces).
 func needsUnquote(s []byte) bool {
-	return bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s)
+	for i := asciiWords(s); i < len(s); i++ {
+		if c := s[i]; c == '\\' || c >= utf8.RuneSelf {
+			return bytes.IndexByte(s[i:], '\\') >= 0 || !utf8.Valid(s[i:])
+		}
+	}
+	return false
 }
 
 func unquoteSlow(val []byte) (string, error) {
@@ -285,6 +325,9 @@ func unquoteSlow(val []byte) (string, error) {
 // ParseInt decodes the raw JSON number val as an int64, refusing what
 // encoding/json refuses for one (fractions, exponents, overflow).
 func ParseInt(val []byte) (int64, error) {
+	if n, ok := smallInt(val); ok {
+		return n, nil
+	}
 	if len(val) == 0 {
 		return 0, ErrSyntax
 	}
@@ -296,6 +339,30 @@ func ParseInt(val []byte) (int64, error) {
 		return 0, ErrSyntax
 	}
 	return n, nil
+}
+
+// smallInt decodes, without allocating, an integer of up to 18 digits
+// written as JSON writes it (no leading zeros, fraction or exponent):
+// every stored time and size. Anything else is left to the full path.
+func smallInt(val []byte) (int64, bool) {
+	d := val
+	if len(d) > 0 && d[0] == '-' {
+		d = d[1:]
+	}
+	if len(d) == 0 || len(d) > 18 || d[0] == '0' && len(d) > 1 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(d) < len(val) {
+		n = -n
+	}
+	return n, true
 }
 
 // ParseIntPtr is ParseInt for an optional (*int64) member.

@@ -45,7 +45,7 @@ func FuzzObject(f *testing.F) {
 }
 
 func FuzzParseScalars(f *testing.F) {
-	for _, s := range []string{`"a"`, `"\u003c\ud83d\ude00"`, "\"\xff\"", `12`, `-0`, `01`, `1.5`, `1e3`, `9223372036854775808`, `true`, `null`, `""00000"`, "\"\u0099\\b\""} {
+	for _, s := range []string{`"a"`, `"\u003c\ud83d\ude00"`, "\"\xff\"", `12`, `-0`, `01`, `1.5`, `1e3`, `9223372036854775808`, `true`, `null`, `""00000"`, "\"\u0099\\b\"", `-123456789012345678`, `123456789012345678`, `1234567890123456789`, `-`, `-01`, `00`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -113,6 +113,20 @@ func TestStringSpecialsAtEveryOffset(t *testing.T) {
 				gerr := Object(data, func(_, v []byte) error { got = string(v); return nil })
 				if (werr == nil) != (gerr == nil) || werr == nil && got != string(want["k"]) {
 					t.Fatalf("Object(%q): %q, %v; encoding/json: %q, %v", data, got, gerr, want["k"], werr)
+				}
+				// The same body decoded as a value and as a member name.
+				val := []byte(`"` + body + `"`)
+				var ws string
+				werr = json.Unmarshal(val, &ws)
+				if gs, gerr := ParseString(val); (werr == nil) != (gerr == nil) || gs != ws {
+					t.Fatalf("ParseString(%q) = %q, %v; encoding/json: %q, %v", val, gs, gerr, ws, werr)
+				}
+				var wm map[string]int
+				werr = json.Unmarshal([]byte(`{`+string(val)+`:1}`), &wm)
+				var key string
+				gerr = Object([]byte(`{`+string(val)+`:1}`), func(k, _ []byte) error { key = string(k); return nil })
+				if (werr == nil) != (gerr == nil) || werr == nil && wm[key] != 1 {
+					t.Fatalf("Object(%s) key %q, %v; encoding/json: %v, %v", `{`+string(val)+`:1}`, key, gerr, wm, werr)
 				}
 			}
 		}

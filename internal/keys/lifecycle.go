@@ -28,7 +28,7 @@ func (s *Service) ListVersions(ctx context.Context, v *vaults.Vault, name, curso
 // ListDeleted returns a page of the vault's soft-deleted keys.
 func (s *Service) ListDeleted(ctx context.Context, v *vaults.Vault, cursor string, max int) (Page[DeletedKey], error) {
 	p, err := s.store.ListDeleted(ctx, v, cursor, max)
-	return mapPage(p, err, deletedOf)
+	return mapPage(p, err, deletedItem)
 }
 
 // Delete soft-deletes every version of the key.
@@ -125,25 +125,34 @@ func hasNotify(h objects.Head) bool {
 	return false
 }
 
+// keyItem is a key as a list shows it: its id, attributes and tags. Lists
+// read records without their private material, so it has no JWK beyond
+// the key type and operations.
 func keyItem(it *item) (Key, error) {
-	k, err := keyOf(it)
-	if err != nil {
-		return Key{}, err
-	}
-	return *k, nil
+	k := keyInfo(it)
+	k.JWK.Kty, k.JWK.KeyOps = it.Rec.Kty, it.Rec.KeyOps
+	return k, nil
 }
 
-func deletedOf(it *item) (DeletedKey, error) {
+func deletedItem(it *item) (DeletedKey, error) {
 	k, err := keyItem(it)
-	return DeletedKey{Key: k, DeletedDate: it.Head.DeletedDate, ScheduledPurgeDate: it.Head.ScheduledPurgeDate}, err
+	return deleted(it, k), err
+}
+
+func deleted(it *item, k Key) DeletedKey {
+	return DeletedKey{Key: k, DeletedDate: it.Head.DeletedDate, ScheduledPurgeDate: it.Head.ScheduledPurgeDate}
 }
 
 func deletedOrErr(it *item, err error) (*DeletedKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := deletedOf(it)
-	return &d, err
+	k, err := keyOf(it)
+	if err != nil {
+		return nil, err
+	}
+	d := deleted(it, *k)
+	return &d, nil
 }
 
 func mapPage[T any](p objects.Page[item], err error, f func(*item) (T, error)) (Page[T], error) {

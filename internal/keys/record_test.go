@@ -42,5 +42,14 @@ func FuzzRecordDecodeStored(f *testing.F) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("DecodeStored(%s) = %+v, want %+v", raw, got, want)
 		}
+		// A list page's decode is the same without the private material.
+		var listed record
+		if err := listed.DecodeListing(raw); err != nil {
+			t.Fatalf("DecodeListing(%s): %v", raw, err)
+		}
+		want.Material = nil
+		if !reflect.DeepEqual(listed, want) {
+			t.Fatalf("DecodeListing(%s) = %+v, want %+v", raw, listed, want)
+		}
 	})
 }

@@ -34,7 +34,13 @@ type record struct {
 
 // DecodeStored decodes a record as json.Unmarshal would (every key
 // operation reads one).
-func (r *record) DecodeStored(data []byte) error {
+func (r *record) DecodeStored(data []byte) error { return r.decode(data, true) }
+
+// DecodeListing decodes a record without its private material, for list
+// pages.
+func (r *record) DecodeListing(data []byte) error { return r.decode(data, false) }
+
+func (r *record) decode(data []byte, withMaterial bool) error {
 	return jsonx.Object(data, func(k, v []byte) error {
 		if jsonx.IsNull(v) {
 			switch string(k) {
@@ -56,7 +62,9 @@ func (r *record) DecodeStored(data []byte) error {
 		case "kty":
 			r.Kty, err = jsonx.ParseString(v)
 		case "material":
-			r.Material, err = jsonx.ParseBytes(v)
+			if withMaterial {
+				r.Material, err = jsonx.ParseBytes(v)
+			}
 		case "key_ops":
 			r.KeyOps, err = jsonx.ParseStringSlice(v)
 		case "tags":
@@ -400,12 +408,18 @@ func keyOf(it *item) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := k.PublicJWK()
-	j.Kty, j.KeyOps = it.Rec.Kty, it.Rec.KeyOps
+	key := keyInfo(it)
+	key.JWK = k.PublicJWK()
+	key.JWK.Kty, key.JWK.KeyOps = it.Rec.Kty, it.Rec.KeyOps
+	return &key, nil
+}
+
+// keyInfo is a key without its JWK.
+func keyInfo(it *item) Key {
 	r := &it.Rec
-	return &Key{Name: it.Head.Name, Version: it.Version, JWK: j, Tags: r.Tags, Managed: r.Managed,
+	return Key{Name: it.Head.Name, Version: it.Version, Tags: r.Tags, Managed: r.Managed,
 		Attributes: Attributes{Enabled: r.Enabled, NotBefore: r.NotBefore, Expires: r.Expires, Created: r.Created,
-			Updated: r.Updated, Exportable: r.Exportable}}, nil
+			Updated: r.Updated, Exportable: r.Exportable}}
 }
 
 // cryptoError maps kcrypto's errors to Azure's: every one of them is the

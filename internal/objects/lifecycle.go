@@ -55,7 +55,7 @@ func (s *Store[R]) listHeads(ctx context.Context, v *vaults.Vault, prefix, curso
 	err := s.b.View(ctx, func(tx *barrier.Tx) error {
 		var err error
 		p.Next, err = ScanPage(tx, prefix, cursor, max, func(_ string, val []byte) error {
-			it, err := s.current(tx, v, val)
+			it, err := s.current(tx, v, val, decodeListed)
 			if err == nil {
 				p.Items = append(p.Items, *it)
 			}
@@ -66,8 +66,8 @@ func (s *Store[R]) listHeads(ctx context.Context, v *vaults.Vault, prefix, curso
 	return p, err
 }
 
-// current decodes a head and reads its current version.
-func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte) (*Item[R], error) {
+// current decodes a head and reads its current version with decode.
+func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte, decode func([]byte, any) error) (*Item[R], error) {
 	it := &Item[R]{}
 	if err := decodeStored(rawHead, &it.Head); err != nil {
 		return nil, err
@@ -75,13 +75,17 @@ func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte) (*It
 	it.Version = it.Head.Current
 	rec := it.Head.Rec
 	it.Head.Rec = nil
-	if len(rec) > 0 {
-		return it, decodeStored(rec, &it.Rec)
+	if len(rec) == 0 {
+		var err error
+		rec, err = tx.Get(s.versionsPrefix(v, strings.ToLower(it.Head.Name)) + it.Version)
+		if errors.Is(err, storage.ErrNotFound) {
+			return it, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if _, err := getJSON(tx, s.versionsPrefix(v, strings.ToLower(it.Head.Name))+it.Version, &it.Rec); err != nil {
-		return nil, err
-	}
-	return it, nil
+	return it, decode(rec, &it.Rec)
 }
 
 // ListVersions returns a page of an active object's versions.
@@ -94,7 +98,7 @@ func (s *Store[R]) ListVersions(ctx context.Context, v *vaults.Vault, name, curs
 		}
 		p.Next, err = ScanPage(t.tx, s.versionsPrefix(v, strings.ToLower(name)), cursor, max, func(ver string, val []byte) error {
 			it := Item[R]{Head: cur.Head, Version: ver}
-			if err := decodeStored(val, &it.Rec); err != nil {
+			if err := decodeListed(val, &it.Rec); err != nil {
 				return err
 			}
 			p.Items = append(p.Items, it)
@@ -152,7 +156,7 @@ func (t *Tx[R]) getDeleted(name string) (*Item[R], error) {
 		}
 		return nil, err
 	}
-	return t.s.current(t.tx, t.v, raw)
+	return t.s.current(t.tx, t.v, raw, decodeStored)
 }
 
 // GetDeleted reads a soft-deleted object.

@@ -321,3 +321,63 @@ func TestCheckHeadCopies(t *testing.T) {
 		t.Fatalf("an untouched object: %+v %v", got, err)
 	}
 }
+
+// paid is a record with a secret payload that lists leave out.
+type paid struct {
+	N       int    `json:"n"`
+	Payload string `json:"payload"`
+}
+
+func (p *paid) DecodeListing(data []byte) error {
+	if err := json.Unmarshal(data, p); err != nil {
+		return err
+	}
+	p.Payload = ""
+	return nil
+}
+
+// Every list decodes records with DecodeListing; reads of one object get
+// the whole record.
+func TestListsLeaveOutThePayload(t *testing.T) {
+	ctx := context.Background()
+	base, v, _ := newStore(t, "things", vaults.Spec{Name: "paid"})
+	s := New[paid](base.b, base.now, "paid", base.errs)
+	for _, name := range []string{"a", "a", "b"} {
+		if _, err := s.Add(ctx, v, name, NewVersion(), paid{N: 7, Payload: "secret"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Delete(ctx, v, "b"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, p Page[Item[paid]], err error, want int) {
+		t.Helper()
+		if err != nil || len(p.Items) != want {
+			t.Fatalf("%s: %d items, %v", what, len(p.Items), err)
+		}
+		for _, it := range p.Items {
+			if it.Rec.N != 7 || it.Rec.Payload != "" {
+				t.Fatalf("%s: %+v", what, it.Rec)
+			}
+		}
+	}
+	p, err := s.List(ctx, v, "", 25)
+	check("List", p, err, 1)
+	p, err = s.ListVersions(ctx, v, "a", "", 25)
+	check("ListVersions", p, err, 2)
+	p, err = s.ListDeleted(ctx, v, "", 25)
+	check("ListDeleted", p, err, 1)
+	err = s.View(ctx, v, func(tx *Tx[paid]) error {
+		it, err := tx.Get("a", "")
+		if err == nil && it.Rec.Payload != "secret" {
+			t.Fatalf("Get: %+v", it.Rec)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it, err := s.GetDeleted(ctx, v, "b"); err != nil || it.Rec.Payload != "secret" {
+		t.Fatalf("GetDeleted: %+v, %v", it, err)
+	}
+}

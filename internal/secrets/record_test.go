@@ -91,4 +91,13 @@ func checkDecode(t *testing.T, raw []byte) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("DecodeStored(%s) = %+v, want %+v", raw, got, want)
 	}
+	// A list page's decode is the same without the value.
+	var listed record
+	if err := listed.DecodeListing(raw); err != nil {
+		t.Fatalf("DecodeListing(%s): %v", raw, err)
+	}
+	want.Value = ""
+	if !reflect.DeepEqual(listed, want) {
+		t.Fatalf("DecodeListing(%s) = %+v, want %+v", raw, listed, want)
+	}
 }

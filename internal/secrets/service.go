@@ -29,7 +29,12 @@ type record struct {
 
 // DecodeStored decodes a record as json.Unmarshal would (GetSecret reads
 // one per request).
-func (r *record) DecodeStored(data []byte) error {
+func (r *record) DecodeStored(data []byte) error { return r.decode(data, true) }
+
+// DecodeListing decodes a record without its value, for list pages.
+func (r *record) DecodeListing(data []byte) error { return r.decode(data, false) }
+
+func (r *record) decode(data []byte, withValue bool) error {
 	return jsonx.Object(data, func(k, v []byte) error {
 		if jsonx.IsNull(v) {
 			switch string(k) {
@@ -45,7 +50,9 @@ func (r *record) DecodeStored(data []byte) error {
 		var err error
 		switch string(k) {
 		case "value":
-			r.Value, err = jsonx.ParseString(v)
+			if withValue {
+				r.Value, err = jsonx.ParseString(v)
+			}
 		case "contentType":
 			r.ContentType, err = jsonx.ParseString(v)
 		case "tags":

@@ -30,9 +30,43 @@ func Object(data []byte, fn func(key, val []byte) error) error {
 	return nil
 }
 
+// ObjectAt is Object for an object at the start of data (after optional
+// whitespace) followed by anything: it returns the index just past the
+// object.
+func ObjectAt(data []byte, fn func(key, val []byte) error) (int, error) {
+	return object(data, skipWS(data, 0), 0, fn)
+}
+
+// ObjectTaking is Object where take may read a member's value where it
+// lies, instead of having it skipped and then decoded from fn: one pass
+// over a nested document instead of two. take gets each member's key and
+// the data from its value's first byte on; it returns the value's length
+// when it read it, or 0 to leave the member to fn.
+func ObjectTaking(data []byte, take func(key, rest []byte) (int, error), fn func(key, val []byte) error) error {
+	end, err := members(data, skipWS(data, 0), 0, take, fn)
+	if err != nil {
+		return err
+	}
+	if !OnlySpace(data[end:]) {
+		return ErrSyntax
+	}
+	return nil
+}
+
+// OnlySpace reports whether b is empty or JSON whitespace.
+func OnlySpace(b []byte) bool { return skipWS(b, 0) == len(b) }
+
+// ValueLen returns the length of the JSON value at the start of data,
+// checking its syntax.
+func ValueLen(data []byte) (int, error) { return skipValue(data, 0, 0) }
+
 // object walks the object starting at data[i] and returns the index just
 // past it.
 func object(data []byte, i, depth int, fn func(key, val []byte) error) (int, error) {
+	return members(data, i, depth, nil, fn)
+}
+
+func members(data []byte, i, depth int, take func(key, rest []byte) (int, error), fn func(key, val []byte) error) (int, error) {
 	if depth > maxDepth || i >= len(data) || data[i] != '{' {
 		return 0, ErrSyntax
 	}
@@ -51,12 +85,9 @@ func object(data []byte, i, depth int, fn func(key, val []byte) error) (int, err
 			return 0, ErrSyntax
 		}
 		i = skipWS(data, i+1)
-		vend, err := skipValue(data, i, depth+1)
-		if err != nil {
-			return 0, err
-		}
-		if fn != nil {
-			key := rawKey[1 : len(rawKey)-1]
+		var key []byte
+		if fn != nil || take != nil {
+			key = rawKey[1 : len(rawKey)-1]
 			if needsUnquote(key) {
 				s, err := unquoteSlow(rawKey)
 				if err != nil {
@@ -64,8 +95,25 @@ func object(data []byte, i, depth int, fn func(key, val []byte) error) (int, err
 				}
 				key = []byte(s)
 			}
-			if err := fn(key, data[i:vend]); err != nil {
+		}
+		n := 0
+		if take != nil {
+			if n, err = take(key, data[i:]); err != nil {
 				return 0, err
+			}
+			if n < 0 || n > len(data)-i {
+				return 0, ErrSyntax
+			}
+		}
+		vend := i + n
+		if n == 0 {
+			if vend, err = skipValue(data, i, depth+1); err != nil {
+				return 0, err
+			}
+			if fn != nil {
+				if err := fn(key, data[i:vend]); err != nil {
+					return 0, err
+				}
 			}
 		}
 		i = skipWS(data, vend)

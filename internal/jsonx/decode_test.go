@@ -44,6 +44,51 @@ func FuzzObject(f *testing.F) {
 	})
 }
 
+// ObjectTaking sees what Object sees, whether a member's value is read in
+// place by take or handed to fn; ObjectAt finds the end of the same
+// object followed by anything.
+func FuzzObjectTaking(f *testing.F) {
+	for _, s := range []string{`{}`, ` {"a":1 ,"bb" : [1,{"c":null}] } `, `{"rec":{"x":"y"},"name":"n"}`, `{"a":}`, `{"ab":1,}`, `{"ab":tru}`, `[1]`, `{"a":1}x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want []string
+		werr := Object(data, func(k, v []byte) error { want = append(want, string(k)+"="+string(v)); return nil })
+		var got []string
+		take := func(k, rest []byte) (int, error) {
+			if len(k)%2 == 1 {
+				return 0, nil
+			}
+			n, err := ValueLen(rest)
+			if err == nil {
+				got = append(got, string(k)+"="+string(rest[:n]))
+			}
+			return n, err
+		}
+		gerr := ObjectTaking(data, take, func(k, v []byte) error { got = append(got, string(k)+"="+string(v)); return nil })
+		if (werr == nil) != (gerr == nil) || werr == nil && !slices.Equal(got, want) {
+			t.Fatalf("ObjectTaking(%q) = %q, %v; Object %q, %v", data, got, gerr, want, werr)
+		}
+		if werr != nil {
+			return
+		}
+		end, err := ObjectAt(append(slices.Clone(data), "]x"...), nil)
+		if err != nil || !OnlySpace(data[end:]) || OnlySpace(data[:end]) {
+			t.Fatalf("ObjectAt(%q+\"]x\") = %d, %v", data, end, err)
+		}
+	})
+}
+
+// A take that misreports a value's length is an error, not a misread.
+func TestMemberLengthChecked(t *testing.T) {
+	for _, n := range []int{-1, 100} {
+		err := ObjectTaking([]byte(`{"a":1}`), func(_, _ []byte) (int, error) { return n, nil }, nil)
+		if err == nil {
+			t.Fatalf("length %d accepted", n)
+		}
+	}
+}
+
 func FuzzParseScalars(f *testing.F) {
 	for _, s := range []string{`"a"`, `"\u003c\ud83d\ude00"`, "\"\xff\"", `12`, `-0`, `01`, `1.5`, `1e3`, `9223372036854775808`, `true`, `null`, `""00000"`, "\"\u0099\\b\"", `-123456789012345678`, `123456789012345678`, `1234567890123456789`, `-`, `-01`, `00`} {
 		f.Add([]byte(s))

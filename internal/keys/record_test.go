@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/keyhaven/keyhaven/internal/jsonx"
 	"github.com/keyhaven/keyhaven/internal/objects"
 )
 
@@ -36,20 +37,29 @@ func FuzzRecordDecodeStored(f *testing.F) {
 		if err := json.Unmarshal(raw, &want); err != nil {
 			t.Fatal(err)
 		}
-		if err := got.DecodeStored(raw); err != nil {
-			t.Fatalf("DecodeStored(%s): %v", raw, err)
+		if err := decodeWhole(&got, raw, false); err != nil {
+			t.Fatalf("DecodeRecord(%s): %v", raw, err)
 		}
 		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("DecodeStored(%s) = %+v, want %+v", raw, got, want)
+			t.Fatalf("DecodeRecord(%s) = %+v, want %+v", raw, got, want)
 		}
 		// A list page's decode is the same without the private material.
 		var listed record
-		if err := listed.DecodeListing(raw); err != nil {
-			t.Fatalf("DecodeListing(%s): %v", raw, err)
+		if err := decodeWhole(&listed, raw, true); err != nil {
+			t.Fatalf("DecodeRecord(%s, listing): %v", raw, err)
 		}
 		want.Material = nil
 		if !reflect.DeepEqual(listed, want) {
-			t.Fatalf("DecodeListing(%s) = %+v, want %+v", raw, listed, want)
+			t.Fatalf("DecodeRecord(%s, listing) = %+v, want %+v", raw, listed, want)
 		}
 	})
+}
+
+// decodeWhole decodes a record that is all of raw, as objects does.
+func decodeWhole(r *record, raw []byte, listing bool) error {
+	n, err := r.DecodeRecord(raw, listing)
+	if err == nil && !jsonx.OnlySpace(raw[n:]) {
+		return jsonx.ErrSyntax
+	}
+	return err
 }

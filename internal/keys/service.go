@@ -32,16 +32,12 @@ type record struct {
 	Managed    bool              `json:"managed,omitempty"`
 }
 
-// DecodeStored decodes a record as json.Unmarshal would (every key
-// operation reads one).
-func (r *record) DecodeStored(data []byte) error { return r.decode(data, true) }
-
-// DecodeListing decodes a record without its private material, for list
-// pages.
-func (r *record) DecodeListing(data []byte) error { return r.decode(data, false) }
-
-func (r *record) decode(data []byte, withMaterial bool) error {
-	return jsonx.Object(data, func(k, v []byte) error {
+// DecodeRecord decodes the record at the start of data as json.Unmarshal
+// would, without its private material for a list page
+// (objects.RecordDecoder; every key operation reads one).
+func (r *record) DecodeRecord(data []byte, listing bool) (int, error) {
+	withMaterial := !listing
+	return jsonx.ObjectAt(data, func(k, v []byte) error {
 		if jsonx.IsNull(v) {
 			switch string(k) {
 			case "material":

@@ -55,7 +55,7 @@ func (s *Store[R]) listHeads(ctx context.Context, v *vaults.Vault, prefix, curso
 	err := s.b.View(ctx, func(tx *barrier.Tx) error {
 		var err error
 		p.Next, err = ScanPage(tx, prefix, cursor, max, func(_ string, val []byte) error {
-			it, err := s.current(tx, v, val, decodeListed)
+			it, err := s.current(tx, v, val, true)
 			if err == nil {
 				p.Items = append(p.Items, *it)
 			}
@@ -66,26 +66,26 @@ func (s *Store[R]) listHeads(ctx context.Context, v *vaults.Vault, prefix, curso
 	return p, err
 }
 
-// current decodes a head and reads its current version with decode.
-func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte, decode func([]byte, any) error) (*Item[R], error) {
+// current decodes a head and its current version (for a list page when
+// listing).
+func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte, listing bool) (*Item[R], error) {
 	it := &Item[R]{}
-	if err := decodeStored(rawHead, &it.Head); err != nil {
+	took, err := it.Head.decode(rawHead, &it.Rec, listing)
+	if err != nil {
 		return nil, err
 	}
 	it.Version = it.Head.Current
-	rec := it.Head.Rec
-	it.Head.Rec = nil
-	if len(rec) == 0 {
-		var err error
-		rec, err = tx.Get(s.versionsPrefix(v, strings.ToLower(it.Head.Name)) + it.Version)
-		if errors.Is(err, storage.ErrNotFound) {
-			return it, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	if took {
+		return it, nil
 	}
-	return it, decode(rec, &it.Rec)
+	raw, err := tx.Get(s.versionsPrefix(v, strings.ToLower(it.Head.Name)) + it.Version)
+	if errors.Is(err, storage.ErrNotFound) {
+		return it, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return it, decodeRecord(raw, &it.Rec, listing)
 }
 
 // ListVersions returns a page of an active object's versions.
@@ -98,7 +98,7 @@ func (s *Store[R]) ListVersions(ctx context.Context, v *vaults.Vault, name, curs
 		}
 		p.Next, err = ScanPage(t.tx, s.versionsPrefix(v, strings.ToLower(name)), cursor, max, func(ver string, val []byte) error {
 			it := Item[R]{Head: cur.Head, Version: ver}
-			if err := decodeListed(val, &it.Rec); err != nil {
+			if err := decodeRecord(val, &it.Rec, true); err != nil {
 				return err
 			}
 			p.Items = append(p.Items, it)
@@ -156,7 +156,7 @@ func (t *Tx[R]) getDeleted(name string) (*Item[R], error) {
 		}
 		return nil, err
 	}
-	return t.s.current(t.tx, t.v, raw, decodeStored)
+	return t.s.current(t.tx, t.v, raw, false)
 }
 
 // GetDeleted reads a soft-deleted object.

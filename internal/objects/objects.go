@@ -71,35 +71,58 @@ type Head struct {
 // DecodeStored decodes a head as json.Unmarshal would, except that Rec is
 // a slice of data, not a copy.
 func (h *Head) DecodeStored(data []byte) error {
-	return jsonx.Object(data, func(k, v []byte) error {
-		switch string(k) { // a json.RawMessage takes any value, null included
-		case "meta":
-			h.Meta = append(json.RawMessage(nil), v...)
-			return nil
-		case "rec":
-			// Read where it lies: the record is decoded next and dropped,
-			// and a barrier's plaintext is never reused.
-			h.Rec = json.RawMessage(v[:len(v):len(v)])
-			return nil
+	_, err := h.decode(data, nil, false)
+	return err
+}
+
+// decode decodes a head. With rec, the head's copy of its current record
+// is read in place into rec (one pass over the head) instead of left in
+// Rec, and took reports whether the head had one.
+func (h *Head) decode(data []byte, rec any, listing bool) (took bool, err error) {
+	var take func(k, rest []byte) (int, error)
+	if rec != nil {
+		take = func(k, rest []byte) (int, error) {
+			if string(k) != "rec" {
+				return 0, nil
+			}
+			if bytes.HasPrefix(rest, []byte("null")) {
+				return 4, nil // as if absent: readers read the version
+			}
+			took = true
+			return recordAt(rest, rec, listing)
 		}
-		if jsonx.IsNull(v) {
-			return nil
-		}
-		var err error
-		switch string(k) {
-		case "name":
-			h.Name, err = jsonx.ParseString(v)
-		case "current":
-			h.Current, err = jsonx.ParseString(v)
-		case "deletedDate":
-			h.DeletedDate, err = jsonx.ParseInt(v)
-		case "scheduledPurgeDate":
-			h.ScheduledPurgeDate, err = jsonx.ParseInt(v)
-		case "managed":
-			h.Managed, err = jsonx.ParseBool(v)
-		}
-		return err // unknown members are ignored, as json.Unmarshal does
-	})
+	}
+	return took, jsonx.ObjectTaking(data, take, h.member)
+}
+
+func (h *Head) member(k, v []byte) error {
+	switch string(k) { // a json.RawMessage takes any value, null included
+	case "meta":
+		h.Meta = append(json.RawMessage(nil), v...)
+		return nil
+	case "rec":
+		// Read where it lies: the record is decoded next and dropped, and
+		// a barrier's plaintext is never reused.
+		h.Rec = json.RawMessage(v[:len(v):len(v)])
+		return nil
+	}
+	if jsonx.IsNull(v) {
+		return nil
+	}
+	var err error
+	switch string(k) {
+	case "name":
+		h.Name, err = jsonx.ParseString(v)
+	case "current":
+		h.Current, err = jsonx.ParseString(v)
+	case "deletedDate":
+		h.DeletedDate, err = jsonx.ParseInt(v)
+	case "scheduledPurgeDate":
+		h.ScheduledPurgeDate, err = jsonx.ParseInt(v)
+	case "managed":
+		h.Managed, err = jsonx.ParseBool(v)
+	}
+	return err // unknown members are ignored, as json.Unmarshal does
 }
 
 // Item is one version of an object with its head.
@@ -226,24 +249,28 @@ func (t *Tx[R]) Get(name, version string) (*Item[R], error) {
 		return nil, t.s.errs.NotFound(idText(name, version))
 	}
 	lname := strings.ToLower(name)
-	var h Head
-	found, err := getJSON(t.tx, t.s.headKey(t.v, lname), &h)
-	if err != nil || !found {
+	raw, err := t.tx.Get(t.s.headKey(t.v, lname))
+	if err != nil {
+		if isNotFound(err) {
+			err = nil
+		}
 		return nil, errOr(err, t.s.errs.NotFound(idText(name, version)))
 	}
-	if version == "" {
-		version = h.Current
+	it := &Item[R]{}
+	took, err := it.Head.decode(raw, &it.Rec, false)
+	if err != nil {
+		return nil, fmt.Errorf("objects: decode the head of %s: %w", lname, err)
 	}
-	rec := h.Rec
-	h.Rec = nil
-	it := &Item[R]{Head: h, Version: strings.ToLower(version)}
-	if len(rec) > 0 && it.Version == strings.ToLower(h.Current) {
-		if err := decodeStored(rec, &it.Rec); err != nil {
-			return nil, fmt.Errorf("objects: decode the current version of %s: %w", lname, err)
-		}
+	if version == "" {
+		version = it.Head.Current
+	}
+	it.Version = strings.ToLower(version)
+	if took && it.Version == strings.ToLower(it.Head.Current) {
 		return it, nil
 	}
-	found, err = getJSON(t.tx, t.s.versionsPrefix(t.v, lname)+it.Version, &it.Rec)
+	var zero R
+	it.Rec = zero
+	found, err := getJSON(t.tx, t.s.versionsPrefix(t.v, lname)+it.Version, &it.Rec)
 	if err != nil || !found {
 		return nil, errOr(err, t.s.errs.NotFound(idText(name, version)))
 	}
@@ -412,20 +439,40 @@ func getJSON(tx *barrier.Tx, key string, dst any) (found bool, err error) {
 	return true, nil
 }
 
-// ListingDecoder is a record holding a secret payload (a secret's value, a
-// key's private material) that no list shows: DecodeListing decodes the
-// rest, so a page neither spends time on the payload nor leaves copies of
-// it in memory.
-type ListingDecoder interface {
-	DecodeListing(data []byte) error
+// RecordDecoder is a record type with a hand-written decoder.
+// DecodeRecord decodes the record at the start of data (a version's entry,
+// or the copy of the current version inside a head, read in place) and
+// returns its length. With listing it leaves out what no list shows, the
+// record's secret payload (a secret's value, a key's private material), so
+// a page neither spends time on it nor leaves copies of it in memory.
+type RecordDecoder interface {
+	DecodeRecord(data []byte, listing bool) (int, error)
 }
 
-// decodeListed decodes a record for a list page.
-func decodeListed(raw []byte, dst any) error {
-	if d, ok := dst.(ListingDecoder); ok {
-		return d.DecodeListing(raw)
+// decodeRecord decodes the record that is all of raw into dst.
+func decodeRecord(raw []byte, dst any, listing bool) error {
+	d, ok := dst.(RecordDecoder)
+	if !ok {
+		return json.Unmarshal(raw, dst)
 	}
-	return decodeStored(raw, dst)
+	n, err := d.DecodeRecord(raw, listing)
+	if err == nil && !jsonx.OnlySpace(raw[n:]) {
+		return jsonx.ErrSyntax
+	}
+	return err
+}
+
+// recordAt reads the record at the start of rest into dst and returns its
+// length.
+func recordAt(rest []byte, dst any, listing bool) (int, error) {
+	if d, ok := dst.(RecordDecoder); ok {
+		return d.DecodeRecord(rest, listing)
+	}
+	n, err := jsonx.ValueLen(rest)
+	if err != nil {
+		return 0, err
+	}
+	return n, json.Unmarshal(rest[:n], dst)
 }
 
 // decodeStored decodes a stored record into dst, with its hand-written
@@ -434,7 +481,7 @@ func decodeStored(raw []byte, dst any) error {
 	if d, ok := dst.(StoredDecoder); ok {
 		return d.DecodeStored(raw)
 	}
-	return json.Unmarshal(raw, dst)
+	return decodeRecord(raw, dst, false)
 }
 
 func putJSON(tx *barrier.Tx, key string, v any) error {

@@ -27,15 +27,12 @@ type record struct {
 	KeyID       string            `json:"kid,omitempty"`
 }
 
-// DecodeStored decodes a record as json.Unmarshal would (GetSecret reads
-// one per request).
-func (r *record) DecodeStored(data []byte) error { return r.decode(data, true) }
-
-// DecodeListing decodes a record without its value, for list pages.
-func (r *record) DecodeListing(data []byte) error { return r.decode(data, false) }
-
-func (r *record) decode(data []byte, withValue bool) error {
-	return jsonx.Object(data, func(k, v []byte) error {
+// DecodeRecord decodes the record at the start of data as json.Unmarshal
+// would, without its value for a list page (objects.RecordDecoder; GetSecret
+// reads one per request).
+func (r *record) DecodeRecord(data []byte, listing bool) (int, error) {
+	withValue := !listing
+	return jsonx.ObjectAt(data, func(k, v []byte) error {
 		if jsonx.IsNull(v) {
 			switch string(k) {
 			case "tags":

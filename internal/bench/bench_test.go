@@ -2,8 +2,11 @@ package bench
 
 import (
 	"bytes"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +94,38 @@ func TestRunRefusesUnknownChoices(t *testing.T) {
 		if _, err := Run(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), `unknown`) {
 			t.Errorf("%+v: %v", cfg, err)
 		}
+	}
+}
+
+// ListSecrets asks for pages from all over the vault: each starts after a
+// seeded secret, with the cursor keyhaven's nextLink would carry.
+func TestListSecretsPagesSpread(t *testing.T) {
+	e := &env{vaultURL: "https://bench.vault.localhost:8443", token: "t"}
+	for i := range 1000 {
+		e.names = append(e.names, fmt.Sprintf("bench-%07d", i))
+	}
+	var list request
+	for _, op := range operations {
+		if op.name == "ListSecrets" {
+			list = op.build(e)
+		}
+	}
+	after := map[string]bool{}
+	for w := range 4 {
+		for seq := range 50 {
+			req, err := list(w, seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := req.URL.Query()
+			raw, err := base64.RawURLEncoding.DecodeString(q.Get("$skiptoken"))
+			if err != nil || q.Get("maxresults") != "25" || !slices.Contains(e.names, string(raw)) {
+				t.Fatalf("list request %s: cursor %q, %v", req.URL, raw, err)
+			}
+			after[string(raw)] = true
+		}
+	}
+	if len(after) < 150 {
+		t.Fatalf("200 pages start after only %d secrets", len(after))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -201,9 +202,14 @@ var operations = []operation{
 			return e.newRequest(http.MethodPut, fmt.Sprintf("/secrets/bench-set-%d-%d%s", w, seq%100, apiVersion), e.body)
 		}
 	}},
+	// A page of 25 that starts after a seeded secret picked like
+	// GetSecret's: pages from all over the vault, with the $skiptoken
+	// cursor a client paging through it sends (keyhaven's nextLink carries
+	// the last name of the page before, base64url-encoded).
 	{name: "ListSecrets", build: func(e *env) request {
-		return func(int, int) (*http.Request, error) {
-			return e.newRequest(http.MethodGet, "/secrets"+apiVersion+"&maxresults=25", nil)
+		return func(w, seq int) (*http.Request, error) {
+			after := base64.RawURLEncoding.EncodeToString([]byte(e.names[e.pick(w, seq)]))
+			return e.newRequest(http.MethodGet, "/secrets"+apiVersion+"&maxresults=25&$skiptoken="+after, nil)
 		}
 	}},
 }

@@ -98,7 +98,8 @@ func TestRunRefusesUnknownChoices(t *testing.T) {
 }
 
 // ListSecrets asks for pages from all over the vault: each starts after a
-// seeded secret, with the cursor keyhaven's nextLink would carry.
+// seeded secret, with the cursor keyhaven's nextLink would carry, early
+// enough for a full page.
 func TestListSecretsPagesSpread(t *testing.T) {
 	e := &env{vaultURL: "https://bench.vault.localhost:8443", token: "t"}
 	for i := range 1000 {
@@ -119,7 +120,7 @@ func TestListSecretsPagesSpread(t *testing.T) {
 			}
 			q := req.URL.Query()
 			raw, err := base64.RawURLEncoding.DecodeString(q.Get("$skiptoken"))
-			if err != nil || q.Get("maxresults") != "25" || !slices.Contains(e.names, string(raw)) {
+			if err != nil || q.Get("maxresults") != "25" || !slices.Contains(e.names[:len(e.names)-25], string(raw)) {
 				t.Fatalf("list request %s: cursor %q, %v", req.URL, raw, err)
 			}
 			after[string(raw)] = true

@@ -205,14 +205,22 @@ var operations = []operation{
 	// A page of 25 that starts after a seeded secret picked like
 	// GetSecret's: pages from all over the vault, with the $skiptoken
 	// cursor a client paging through it sends (keyhaven's nextLink carries
-	// the last name of the page before, base64url-encoded).
+	// the last name of the page before, base64url-encoded). Every page is
+	// full: it starts at least 25 seeded secrets before the last.
 	{name: "ListSecrets", build: func(e *env) request {
 		return func(w, seq int) (*http.Request, error) {
-			after := base64.RawURLEncoding.EncodeToString([]byte(e.names[e.pick(w, seq)]))
-			return e.newRequest(http.MethodGet, "/secrets"+apiVersion+"&maxresults=25&$skiptoken="+after, nil)
+			path := "/secrets" + apiVersion + "&maxresults=25"
+			if n := len(e.names) - listPage; n > 0 {
+				after := e.names[e.pick(w, seq)%n]
+				path += "&$skiptoken=" + base64.RawURLEncoding.EncodeToString([]byte(after))
+			}
+			return e.newRequest(http.MethodGet, path, nil)
 		}
 	}},
 }
+
+// listPage is the page size ListSecrets asks for.
+const listPage = 25
 
 // OperationNames lists the operations in the order they run.
 func OperationNames() []string {

@@ -41,7 +41,8 @@ func ObjectAt(data []byte, fn func(key, val []byte) error) (int, error) {
 // lies, instead of having it skipped and then decoded from fn: one pass
 // over a nested document instead of two. take gets each member's key and
 // the data from its value's first byte on; it returns the value's length
-// when it read it, or 0 to leave the member to fn.
+// when it read it, or 0 to leave the member to fn. A value take reads is
+// checked by take's own reader, whose nesting limit starts there.
 func ObjectTaking(data []byte, take func(key, rest []byte) (int, error), fn func(key, val []byte) error) error {
 	end, err := members(data, skipWS(data, 0), 0, take, fn)
 	if err != nil {

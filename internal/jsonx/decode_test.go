@@ -52,6 +52,9 @@ func FuzzObjectTaking(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) >= maxDepth {
+			return // a value take reads has its own nesting limit
+		}
 		var want []string
 		werr := Object(data, func(k, v []byte) error { want = append(want, string(k)+"="+string(v)); return nil })
 		var got []string
@@ -81,7 +84,7 @@ func FuzzObjectTaking(f *testing.F) {
 
 // A take that misreports a value's length is an error, not a misread.
 func TestMemberLengthChecked(t *testing.T) {
-	for _, n := range []int{-1, 100} {
+	for _, n := range []int{-100, -1, 100} {
 		err := ObjectTaking([]byte(`{"a":1}`), func(_, _ []byte) (int, error) { return n, nil }, nil)
 		if err == nil {
 			t.Fatalf("length %d accepted", n)

@@ -70,7 +70,7 @@ func (s *Store[R]) listHeads(ctx context.Context, v *vaults.Vault, prefix, curso
 // listing).
 func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte, listing bool) (*Item[R], error) {
 	it := &Item[R]{}
-	took, err := it.Head.decode(rawHead, &it.Rec, listing)
+	took, err := decodeHead(rawHead, &it.Head, &it.Rec, listing)
 	if err != nil {
 		return nil, err
 	}
@@ -78,26 +78,30 @@ func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte, list
 	if took {
 		return it, nil
 	}
-	raw, err := tx.Get(s.versionsPrefix(v, strings.ToLower(it.Head.Name)) + it.Version)
+	key := s.versionsPrefix(v, strings.ToLower(it.Head.Name)) + it.Version
+	raw, err := tx.Get(key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return it, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return it, decodeRecord(raw, &it.Rec, listing)
+	if err := decodeRecord(raw, &it.Rec, listing); err != nil {
+		return nil, fmt.Errorf("objects: decode %s: %w", key, err)
+	}
+	return it, nil
 }
 
 // ListVersions returns a page of an active object's versions.
 func (s *Store[R]) ListVersions(ctx context.Context, v *vaults.Vault, name, cursor string, max int) (Page[Item[R]], error) {
 	var p Page[Item[R]]
 	err := s.View(ctx, v, func(t *Tx[R]) error {
-		cur, err := t.Get(name, "")
+		h, err := t.head(name)
 		if err != nil {
 			return err
 		}
 		p.Next, err = ScanPage(t.tx, s.versionsPrefix(v, strings.ToLower(name)), cursor, max, func(ver string, val []byte) error {
-			it := Item[R]{Head: cur.Head, Version: ver}
+			it := Item[R]{Head: *h, Version: ver}
 			if err := decodeRecord(val, &it.Rec, true); err != nil {
 				return err
 			}

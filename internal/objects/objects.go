@@ -71,26 +71,25 @@ type Head struct {
 // DecodeStored decodes a head as json.Unmarshal would, except that Rec is
 // a slice of data, not a copy.
 func (h *Head) DecodeStored(data []byte) error {
-	_, err := h.decode(data, nil, false)
-	return err
+	return jsonx.Object(data, h.member)
 }
 
-// decode decodes a head. With rec, the head's copy of its current record
-// is read in place into rec (one pass over the head) instead of left in
-// Rec, and took reports whether the head had one.
-func (h *Head) decode(data []byte, rec any, listing bool) (took bool, err error) {
-	var take func(k, rest []byte) (int, error)
-	if rec != nil {
-		take = func(k, rest []byte) (int, error) {
-			if string(k) != "rec" {
-				return 0, nil
-			}
-			if bytes.HasPrefix(rest, []byte("null")) {
-				return 4, nil // as if absent: readers read the version
-			}
-			took = true
-			return recordAt(rest, rec, listing)
+// decodeHead decodes a head and reads its copy of the current record into
+// rec where it lies (one pass over the head) instead of leaving it in Rec;
+// took reports whether the head had one. As with json.Unmarshal, the last
+// of repeated members counts, and a null record is none.
+func decodeHead[R any](data []byte, h *Head, rec *R, listing bool) (took bool, err error) {
+	take := func(k, rest []byte) (int, error) {
+		if string(k) != "rec" {
+			return 0, nil
 		}
+		var zero R
+		*rec, took = zero, false
+		if bytes.HasPrefix(rest, []byte("null")) {
+			return 4, nil // as if absent: readers read the version
+		}
+		took = true
+		return recordAt(rest, rec, listing)
 	}
 	return took, jsonx.ObjectTaking(data, take, h.member)
 }
@@ -249,32 +248,72 @@ func (t *Tx[R]) Get(name, version string) (*Item[R], error) {
 		return nil, t.s.errs.NotFound(idText(name, version))
 	}
 	lname := strings.ToLower(name)
-	raw, err := t.tx.Get(t.s.headKey(t.v, lname))
+	raw, err := t.rawHead(name, idText(name, version))
 	if err != nil {
-		if isNotFound(err) {
-			err = nil
-		}
-		return nil, errOr(err, t.s.errs.NotFound(idText(name, version)))
+		return nil, err
 	}
 	it := &Item[R]{}
-	took, err := it.Head.decode(raw, &it.Rec, false)
-	if err != nil {
-		return nil, fmt.Errorf("objects: decode the head of %s: %w", lname, err)
-	}
 	if version == "" {
-		version = it.Head.Current
+		// The usual read: the head and its copy of the current record in
+		// one pass.
+		took, err := decodeHead(raw, &it.Head, &it.Rec, false)
+		if err != nil {
+			return nil, fmt.Errorf("objects: decode the head of %s: %w", lname, err)
+		}
+		it.Version = strings.ToLower(it.Head.Current)
+		if took {
+			return it, nil
+		}
+	} else {
+		if err := it.Head.DecodeStored(raw); err != nil {
+			return nil, fmt.Errorf("objects: decode the head of %s: %w", lname, err)
+		}
+		rec := it.Head.Rec
+		it.Head.Rec = nil
+		it.Version = strings.ToLower(version)
+		if len(rec) > 0 && !jsonx.IsNull(rec) && it.Version == strings.ToLower(it.Head.Current) {
+			if err := decodeRecord(rec, &it.Rec, false); err != nil {
+				return nil, fmt.Errorf("objects: decode the current version of %s: %w", lname, err)
+			}
+			return it, nil
+		}
 	}
-	it.Version = strings.ToLower(version)
-	if took && it.Version == strings.ToLower(it.Head.Current) {
-		return it, nil
-	}
-	var zero R
-	it.Rec = zero
 	found, err := getJSON(t.tx, t.s.versionsPrefix(t.v, lname)+it.Version, &it.Rec)
 	if err != nil || !found {
 		return nil, errOr(err, t.s.errs.NotFound(idText(name, version)))
 	}
 	return it, nil
+}
+
+// rawHead reads an active object's stored head; notFound names what is
+// reported missing.
+func (t *Tx[R]) rawHead(name, notFound string) ([]byte, error) {
+	raw, err := t.tx.Get(t.s.headKey(t.v, strings.ToLower(name)))
+	if err != nil {
+		if isNotFound(err) {
+			return nil, t.s.errs.NotFound(notFound)
+		}
+		return nil, err
+	}
+	return raw, nil
+}
+
+// head reads an active object's head without its copy of the current
+// record.
+func (t *Tx[R]) head(name string) (*Head, error) {
+	if !ValidName(name) {
+		return nil, t.s.errs.NotFound(name)
+	}
+	raw, err := t.rawHead(name, name)
+	if err != nil {
+		return nil, err
+	}
+	var h Head
+	if err := h.DecodeStored(raw); err != nil {
+		return nil, fmt.Errorf("objects: decode the head of %s: %w", strings.ToLower(name), err)
+	}
+	h.Rec = nil
+	return &h, nil
 }
 
 // Put writes a version's record of an active object (after Get); when it is

@@ -155,6 +155,7 @@ func TestNameAndVersionRules(t *testing.T) {
 // The hand-written head decoder gives what json.Unmarshal gives.
 func FuzzHeadDecodeStored(f *testing.F) {
 	f.Add("Db-Password", "0123456789abcdef0123456789abcdef", int64(0), []byte(`{"rotation":{"a":[1,2]}}`), true)
+	f.Add("n", "v", int64(1), []byte(`null`), false)
 	f.Fuzz(func(t *testing.T, name, cur string, n int64, meta []byte, managed bool) {
 		h := Head{Name: name, Current: cur, DeletedDate: n, ScheduledPurgeDate: -n, Managed: managed}
 		if json.Valid(meta) {
@@ -182,7 +183,7 @@ func FuzzHeadDecodeStored(f *testing.F) {
 		// Read in one pass, the record is handed to its reader in place.
 		var one Head
 		var rec json.RawMessage
-		took, err := one.decode(raw, &rec, false)
+		took, err := decodeHead(raw, &one, &rec, false)
 		wantTook := len(want.Rec) > 0 && string(want.Rec) != "null"
 		if err != nil || took != wantTook || wantTook && string(rec) != string(want.Rec) || one.Rec != nil ||
 			one.Name != want.Name || one.Current != want.Current || string(one.Meta) != string(want.Meta) {
@@ -392,5 +393,59 @@ func TestListsLeaveOutThePayload(t *testing.T) {
 	}
 	if it, err := s.GetDeleted(ctx, v, "b"); err != nil || it.Rec.Payload != "secret" {
 		t.Fatalf("GetDeleted: %+v, %v", it, err)
+	}
+}
+
+// opt has only optional members: a decode that starts from a record it
+// does not reset keeps members the stored one lacks.
+type opt struct {
+	N int    `json:"n,omitempty"`
+	S string `json:"s,omitempty"`
+}
+
+// A version read by its id is that version's record, not the current one's
+// members filled in; repeated and null copies in a head are read as
+// json.Unmarshal reads them (the last counts, null is none).
+func TestReadsDoNotMixRecords(t *testing.T) {
+	ctx := context.Background()
+	base, v, _ := newStore(t, "things", vaults.Spec{Name: "mix"})
+	s := New[opt](base.b, base.now, "opts", base.errs)
+	first, second := NewVersion(), NewVersion()
+	if _, err := s.Add(ctx, v, "x", first, opt{N: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Add(ctx, v, "x", second, opt{S: "two"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		version string
+		want    opt
+	}{{"", opt{S: "two"}}, {second, opt{S: "two"}}, {first, opt{N: 1}}} {
+		err := s.View(ctx, v, func(tx *Tx[opt]) error {
+			it, err := tx.Get("x", c.version)
+			if err == nil && it.Rec != c.want {
+				t.Errorf("Get(x, %q) = %+v, want %+v", c.version, it.Rec, c.want)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for raw, want := range map[string]struct {
+		rec  opt
+		took bool
+	}{
+		`{"name":"x","current":"v","rec":{"n":9},"rec":null}`:      {opt{}, false},
+		`{"name":"x","current":"v","rec":{"n":9},"rec":{"s":"z"}}`: {opt{S: "z"}, true},
+		`{"name":"x","current":"v","rec":null,"rec":{"n":3}}`:      {opt{N: 3}, true},
+		`{"name":"x","current":"v","meta":{"rec":{"n":1}},"n":5}`:  {opt{}, false},
+	} {
+		var h Head
+		var r opt
+		took, err := decodeHead([]byte(raw), &h, &r, false)
+		if err != nil || took != want.took || r != want.rec || h.Name != "x" {
+			t.Errorf("decodeHead(%s) = %+v, %v, %v; want %+v, %v", raw, r, took, err, want.rec, want.took)
+		}
 	}
 }

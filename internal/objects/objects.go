@@ -456,10 +456,12 @@ func has(tx *barrier.Tx, key string) (bool, error) {
 	return found, err
 }
 
-// StoredDecoder is a record type with a hand-written decoder of its stored
-// JSON, for the hot read paths. DecodeStored must give what json.Unmarshal
-// gives for anything json.Marshal wrote (tests fuzz this); member names
-// match exactly (json.Unmarshal would also take other cases).
+// StoredDecoder is a stored type other than a record (the head) with a
+// hand-written decoder of its stored JSON, for the hot read paths.
+// DecodeStored must give what json.Unmarshal gives for anything
+// json.Marshal wrote (tests fuzz this); member names match exactly
+// (json.Unmarshal would also take other cases). Records implement
+// RecordDecoder, under the same rules.
 type StoredDecoder interface {
 	DecodeStored(data []byte) error
 }

@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/keyhaven/keyhaven/internal/jsonx"
 	"github.com/keyhaven/keyhaven/internal/objects"
 )
 
@@ -37,7 +36,7 @@ func FuzzRecordDecodeStored(f *testing.F) {
 		if err := json.Unmarshal(raw, &want); err != nil {
 			t.Fatal(err)
 		}
-		if err := decodeWhole(&got, raw, false); err != nil {
+		if err := objects.DecodeRecord(raw, &got, false); err != nil {
 			t.Fatalf("DecodeRecord(%s): %v", raw, err)
 		}
 		if !reflect.DeepEqual(got, want) {
@@ -45,7 +44,7 @@ func FuzzRecordDecodeStored(f *testing.F) {
 		}
 		// A list page's decode is the same without the private material.
 		var listed record
-		if err := decodeWhole(&listed, raw, true); err != nil {
+		if err := objects.DecodeRecord(raw, &listed, true); err != nil {
 			t.Fatalf("DecodeRecord(%s, listing): %v", raw, err)
 		}
 		want.Material = nil
@@ -53,13 +52,4 @@ func FuzzRecordDecodeStored(f *testing.F) {
 			t.Fatalf("DecodeRecord(%s, listing) = %+v, want %+v", raw, listed, want)
 		}
 	})
-}
-
-// decodeWhole decodes a record that is all of raw, as objects does.
-func decodeWhole(r *record, raw []byte, listing bool) error {
-	n, err := r.DecodeRecord(raw, listing)
-	if err == nil && !jsonx.OnlySpace(raw[n:]) {
-		return jsonx.ErrSyntax
-	}
-	return err
 }

@@ -86,7 +86,7 @@ func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte, list
 	if err != nil {
 		return nil, err
 	}
-	if err := decodeRecord(raw, &it.Rec, listing); err != nil {
+	if err := DecodeRecord(raw, &it.Rec, listing); err != nil {
 		return nil, fmt.Errorf("objects: decode %s: %w", key, err)
 	}
 	return it, nil
@@ -102,7 +102,7 @@ func (s *Store[R]) ListVersions(ctx context.Context, v *vaults.Vault, name, curs
 		}
 		p.Next, err = ScanPage(t.tx, s.versionsPrefix(v, strings.ToLower(name)), cursor, max, func(ver string, val []byte) error {
 			it := Item[R]{Head: *h, Version: ver}
-			if err := decodeRecord(val, &it.Rec, true); err != nil {
+			if err := DecodeRecord(val, &it.Rec, true); err != nil {
 				return err
 			}
 			p.Items = append(p.Items, it)

@@ -272,7 +272,7 @@ func (t *Tx[R]) Get(name, version string) (*Item[R], error) {
 		it.Head.Rec = nil
 		it.Version = strings.ToLower(version)
 		if len(rec) > 0 && !jsonx.IsNull(rec) && it.Version == strings.ToLower(it.Head.Current) {
-			if err := decodeRecord(rec, &it.Rec, false); err != nil {
+			if err := DecodeRecord(rec, &it.Rec, false); err != nil {
 				return nil, fmt.Errorf("objects: decode the current version of %s: %w", lname, err)
 			}
 			return it, nil
@@ -490,8 +490,9 @@ type RecordDecoder interface {
 	DecodeRecord(data []byte, listing bool) (int, error)
 }
 
-// decodeRecord decodes the record that is all of raw into dst.
-func decodeRecord(raw []byte, dst any, listing bool) error {
+// DecodeRecord decodes the record that is all of raw into dst (surrounding
+// whitespace allowed), as the stores do.
+func DecodeRecord(raw []byte, dst any, listing bool) error {
 	d, ok := dst.(RecordDecoder)
 	if !ok {
 		return json.Unmarshal(raw, dst)
@@ -522,7 +523,7 @@ func decodeStored(raw []byte, dst any) error {
 	if d, ok := dst.(StoredDecoder); ok {
 		return d.DecodeStored(raw)
 	}
-	return decodeRecord(raw, dst, false)
+	return DecodeRecord(raw, dst, false)
 }
 
 func putJSON(tx *barrier.Tx, key string, v any) error {

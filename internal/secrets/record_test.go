@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/keyhaven/keyhaven/internal/jsonx"
 	"github.com/keyhaven/keyhaven/internal/objects"
 )
 
@@ -40,7 +39,7 @@ func FuzzRecordDecodeArbitrary(f *testing.F) {
 	f.Add([]byte(`{"value":1}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var got record
-		gerr := decodeWhole(&got, raw, false)
+		gerr := objects.DecodeRecord(raw, &got, false)
 		var want record
 		werr := json.Unmarshal(raw, &want)
 		if gerr == nil && werr != nil {
@@ -86,7 +85,7 @@ func checkDecode(t *testing.T, raw []byte) {
 	if err := json.Unmarshal(raw, &want); err != nil {
 		t.Fatal(err)
 	}
-	if err := decodeWhole(&got, raw, false); err != nil {
+	if err := objects.DecodeRecord(raw, &got, false); err != nil {
 		t.Fatalf("DecodeRecord(%s): %v", raw, err)
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -94,20 +93,11 @@ func checkDecode(t *testing.T, raw []byte) {
 	}
 	// A list page's decode is the same without the value.
 	var listed record
-	if err := decodeWhole(&listed, raw, true); err != nil {
+	if err := objects.DecodeRecord(raw, &listed, true); err != nil {
 		t.Fatalf("DecodeRecord(%s, listing): %v", raw, err)
 	}
 	want.Value = ""
 	if !reflect.DeepEqual(listed, want) {
 		t.Fatalf("DecodeRecord(%s, listing) = %+v, want %+v", raw, listed, want)
 	}
-}
-
-// decodeWhole decodes a record that is all of raw, as objects does.
-func decodeWhole(r *record, raw []byte, listing bool) error {
-	n, err := r.DecodeRecord(raw, listing)
-	if err == nil && !jsonx.OnlySpace(raw[n:]) {
-		return jsonx.ErrSyntax
-	}
-	return err
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 )
 
@@ -25,4 +26,18 @@ func retryLock(ctx context.Context, try func() error) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// holdLock takes the lock on f with try (retried while it reports
+// errLockHeld) and returns what releases it and closes f; f is closed if
+// the lock is not taken.
+func holdLock(ctx context.Context, f *os.File, try func() error, release func()) (unlock func(), err error) {
+	if err := retryLock(ctx, try); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		release()
+		f.Close()
+	}, nil
 }

@@ -22,19 +22,11 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 		return nil, err
 	}
 	h := windows.Handle(f.Fd())
-	err = retryLock(ctx, func() error {
+	return holdLock(ctx, f, func() error {
 		err := windows.LockFileEx(h, windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, new(windows.Overlapped))
 		if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
 			return errLockHeld
 		}
 		return err
-	})
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		_ = windows.UnlockFileEx(h, 0, 1, 0, new(windows.Overlapped))
-		f.Close()
-	}, nil
+	}, func() { _ = windows.UnlockFileEx(h, 0, 1, 0, new(windows.Overlapped)) })
 }

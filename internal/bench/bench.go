@@ -119,7 +119,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Driver: cfg.Driver, Secrets: cfg.Secrets, Connections: cfg.Connections, DurationS: cfg.Duration.Seconds(), BodyBytes: size}
-	base, stopBase, err := startBaseline(ctx, cfg, work, size, operations[0].build(e))
+	base, stopBase, err := startBaseline(ctx, cfg, work, size, operations[0].build(e), e.endpoint())
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}
 		fmt.Fprintf(cfg.Out, "running %s for %s (and the baseline for %s, interleaved)...\n", op.name, cfg.Duration, cfg.Duration/2)
-		l := load{client: e.client, next: op.build(e), cpu: func() time.Duration { return procCPU(pid) }}
+		l := load{client: e.client, next: op.build(e), ep: e.endpoint(), cpu: func() time.Duration { return procCPU(pid) }}
 		if cfg.Driver == DriverWire {
 			if l.wire, err = newWire(e.client, e.host, cfg.Connections); err != nil {
 				return nil, err
@@ -251,9 +251,9 @@ func startServer(ctx context.Context, dir string, conns int, profile string) (*c
 }
 
 // startBaseline starts the baseline server and returns the load that
-// drives it: with BaselineSame, the requests of getSecret (the same bytes,
-// token and all) sent to the baseline's address instead of the vault's.
-func startBaseline(ctx context.Context, cfg Config, dir string, size int, getSecret request) (load, func(), error) {
+// drives it: with BaselineSame, the requests of getSecret to vault (the
+// same bytes, token and all) sent to the baseline's address instead.
+func startBaseline(ctx context.Context, cfg Config, dir string, size int, getSecret request, vault endpoint) (load, func(), error) {
 	b, err := startChild(ctx, nil, "bench-baseline", "--listen", "127.0.0.1:0", "--size", fmt.Sprint(size), "--dir", filepath.Join(dir, "baseline"))
 	if err != nil {
 		return load{}, nil, err
@@ -263,8 +263,8 @@ func startBaseline(ctx context.Context, cfg Config, dir string, size int, getSec
 		b.stop()
 		return load{}, nil, err
 	}
-	next := baselineRequests(cfg.BaselineRequest, getSecret, "localhost:"+portOf(b.addr))
-	l := load{client: client, cpu: func() time.Duration { return procCPU(b.pid()) }, next: next}
+	next, ep := baselineRequests(cfg.BaselineRequest, getSecret, vault, "localhost:"+portOf(b.addr))
+	l := load{client: client, cpu: func() time.Duration { return procCPU(b.pid()) }, next: next, ep: ep}
 	if cfg.Driver == DriverWire {
 		if l.wire, err = newWire(client, "localhost:"+portOf(b.addr), cfg.Connections); err != nil {
 			b.stop()
@@ -275,22 +275,16 @@ func startBaseline(ctx context.Context, cfg Config, dir string, size int, getSec
 }
 
 // baselineRequests builds the baseline's requests for connections to host:
-// getSecret's own (mode BaselineSame), or a bare GET (BaselineMinimal).
-func baselineRequests(mode string, getSecret request, host string) request {
+// getSecret's own as they go to vault (mode BaselineSame: the Host header
+// and token stay the vault's, only the connection differs), or a bare GET
+// without a token (BaselineMinimal).
+func baselineRequests(mode string, getSecret request, vault endpoint, host string) (request, endpoint) {
 	if mode == BaselineMinimal {
-		return func(int, int) (*http.Request, error) {
-			return http.NewRequest(http.MethodGet, "https://"+host+"/secrets/x", nil)
-		}
+		return func(int, int) call { return call{http.MethodGet, "/secrets/x", nil} },
+			endpoint{base: "https://" + host, host: host}
 	}
-	return func(w, seq int) (*http.Request, error) {
-		req, err := getSecret(w, seq)
-		if err != nil {
-			return nil, err
-		}
-		// The Host header stays the vault's; only the connection differs.
-		req.Host, req.URL.Host = req.URL.Host, host
-		return req, nil
-	}
+	vault.base = "https://" + host
+	return getSecret, vault
 }
 
 // httpClient trusts the CA in caFile and sends every connection to addr.

@@ -1,10 +1,8 @@
 package bench
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -53,37 +51,25 @@ func TestFixedBody(t *testing.T) {
 // The baseline is sent GetSecret's requests byte for byte: the same path,
 // query, Host header and bearer token, over a connection to its own address.
 func TestBaselineRequestsAreGetSecrets(t *testing.T) {
-	e := &env{vaultURL: "https://bench.vault.localhost:8443", token: "eyJ.header.payload-signature", names: []string{"a", "b", "c"}}
+	e := &env{vaultURL: "https://bench.vault.localhost:8443", host: "bench.vault.localhost:8443",
+		token: "eyJ.header.payload-signature", names: []string{"a", "b", "c"}}
 	getSecret := operations[0].build(e)
-	wire := func(req *http.Request) string {
-		var b bytes.Buffer
-		if err := req.Write(&b); err != nil {
-			t.Fatal(err)
-		}
-		return b.String()
-	}
-	next := baselineRequests(BaselineSame, getSecret, "localhost:9999")
+	next, ep := baselineRequests(BaselineSame, getSecret, e.endpoint(), "localhost:9999")
 	for seq := range 5 {
-		want, err := getSecret(1, seq)
+		want := string(e.endpoint().appendWire(nil, getSecret(1, seq)))
+		if got := string(ep.appendWire(nil, next(1, seq))); got != want || !strings.Contains(got, "\r\nAuthorization: Bearer "+e.token+"\r\n") {
+			t.Fatalf("baseline request differs from GetSecret's:\n%s\n---\n%s", got, want)
+		}
+		req, err := ep.httpRequest(next(1, seq))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := next(1, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.URL.Host != "localhost:9999" {
-			t.Fatalf("baseline request goes to %s", got.URL.Host)
-		}
-		if w, g := wire(want), wire(got); w != g || !strings.Contains(g, "Authorization: Bearer "+e.token) {
-			t.Fatalf("baseline request differs from GetSecret's:\n%s\n---\n%s", g, w)
+		if req.URL.Host != "localhost:9999" || req.Host != e.host {
+			t.Fatalf("baseline request goes to %s with Host %s", req.URL.Host, req.Host)
 		}
 	}
-	bare, err := baselineRequests(BaselineMinimal, getSecret, "localhost:9999")(1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g := wire(bare); strings.Contains(g, "Authorization") || !strings.HasPrefix(g, "GET /secrets/x HTTP/1.1\r\nHost: localhost:9999\r\n") {
+	next, ep = baselineRequests(BaselineMinimal, getSecret, e.endpoint(), "localhost:9999")
+	if g := string(ep.appendWire(nil, next(1, 0))); strings.Contains(g, "Authorization") || !strings.HasPrefix(g, "GET /secrets/x HTTP/1.1\r\nHost: localhost:9999\r\n") {
 		t.Fatalf("minimal baseline request:\n%s", g)
 	}
 }
@@ -114,7 +100,7 @@ func TestListSecretsPagesSpread(t *testing.T) {
 	after := map[string]bool{}
 	for w := range 4 {
 		for seq := range 50 {
-			req, err := list(w, seq)
+			req, err := e.endpoint().httpRequest(list(w, seq))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,21 +1,86 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// request builds the next request of an operation; worker is the driving
+// call is one request of an operation before it is addressed: its method,
+// its path with the query, and its JSON body (nil for none).
+type call struct {
+	method, path string
+	body         []byte
+}
+
+// request builds the next call of an operation; worker is the driving
 // goroutine's index and seq its request counter, so operations can spread
 // over names without shared state.
-type request func(worker, seq int) (*http.Request, error)
+type request func(worker, seq int) call
+
+// endpoint addresses a load's calls: the URL the client connects to
+// (scheme, TLS host and port), the Host header, and the bearer token (""
+// sends none).
+type endpoint struct {
+	base  string
+	host  string
+	token string
+}
+
+// userAgent is what both drivers send as User-Agent.
+const userAgent = "keyhaven-bench"
+
+// httpRequest is c addressed to ep, for Go's HTTP client.
+func (ep endpoint) httpRequest(c call) (*http.Request, error) {
+	var rd io.Reader
+	if c.body != nil {
+		rd = bytes.NewReader(c.body)
+	}
+	req, err := http.NewRequest(c.method, ep.base+c.path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Host = ep.host
+	req.Header["User-Agent"] = []string{userAgent}
+	if ep.token != "" {
+		req.Header["Authorization"] = []string{"Bearer " + ep.token}
+	}
+	if c.body != nil {
+		req.Header["Content-Type"] = []string{"application/json"}
+	}
+	return req, nil
+}
+
+// appendWire appends c addressed to ep as an HTTP/1.1 request: the request
+// httpRequest describes, written directly (TestAppendWireIsHTTPRequest).
+func (ep endpoint) appendWire(b []byte, c call) []byte {
+	b = append(b, c.method...)
+	b = append(b, ' ')
+	b = append(b, c.path...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, ep.host...)
+	b = append(b, "\r\nUser-Agent: "+userAgent+"\r\n"...)
+	if ep.token != "" {
+		b = append(b, "Authorization: Bearer "...)
+		b = append(b, ep.token...)
+		b = append(b, "\r\n"...)
+	}
+	if c.body != nil {
+		b = append(b, "Content-Type: application/json\r\nContent-Length: "...)
+		b = strconv.AppendInt(b, int64(len(c.body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	return append(b, c.body...)
+}
 
 // Result is one operation's measurement.
 type Result struct {
@@ -61,6 +126,7 @@ type load struct {
 	client *http.Client
 	wire   *wire
 	next   request
+	ep     endpoint
 	cpu    func() time.Duration
 }
 
@@ -104,12 +170,13 @@ func (l load) run(ctx context.Context, conns int, d time.Duration) sample {
 		go func(w int) {
 			defer wg.Done()
 			for seq := 0; !stop.Load(); seq++ {
+				c := l.next(w, seq)
 				start := time.Now()
 				var ok bool
 				if l.wire != nil {
-					ok = l.wire.do(ctx, l.next, w, seq)
+					ok = l.wire.do(ctx, l.ep, c, w, start)
 				} else {
-					ok = once(ctx, l.client, l.next, w, seq)
+					ok = once(ctx, l.client, l.ep, c)
 				}
 				if stop.Load() {
 					return // completed after the slice ended
@@ -135,8 +202,8 @@ func (l load) run(ctx context.Context, conns int, d time.Duration) sample {
 }
 
 // once sends one request and reports whether it succeeded (2xx).
-func once(ctx context.Context, client *http.Client, next request, w, seq int) bool {
-	req, err := next(w, seq)
+func once(ctx context.Context, client *http.Client, ep endpoint, c call) bool {
+	req, err := ep.httpRequest(c)
 	if err != nil {
 		return false
 	}

@@ -61,9 +61,8 @@ func opBody(alg, value string) []byte {
 func keyOp(name, key, path, alg string, value func(*keyFixtures) string) operation {
 	return operation{name: name, keys: true, build: func(e *env) request {
 		body := opBody(alg, value(e.keys))
-		return func(int, int) (*http.Request, error) {
-			return e.newRequest(http.MethodPost, "/keys/"+key+"/"+path+apiVersion, body)
-		}
+		c := call{http.MethodPost, "/keys/" + key + "/" + path + apiVersion, body}
+		return func(int, int) call { return c }
 	}}
 }
 

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -12,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -96,26 +96,14 @@ func fetchToken(ctx context.Context, client *http.Client, endpoint, id, secret, 
 	return tok.AccessToken, nil
 }
 
-// newRequest builds an authenticated request to the vault.
-func (e *env) newRequest(method, path string, body []byte) (*http.Request, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.vaultURL+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header["Authorization"] = []string{"Bearer " + e.token}
-	if body != nil {
-		req.Header["Content-Type"] = []string{"application/json"}
-	}
-	return req, nil
+// endpoint addresses requests to the vault, with the bearer token.
+func (e *env) endpoint() endpoint {
+	return endpoint{base: e.vaultURL, host: e.host, token: e.token}
 }
 
 // do sends one request and decodes a JSON answer into out (if not nil).
 func (e *env) do(ctx context.Context, method, path string, body []byte, out any) error {
-	req, err := e.newRequest(method, path, body)
+	req, err := e.endpoint().httpRequest(call{method, path, body})
 	if err != nil {
 		return err
 	}
@@ -187,19 +175,19 @@ type operation struct {
 
 var operations = []operation{
 	{name: "GetSecret", build: func(e *env) request {
-		return func(w, seq int) (*http.Request, error) {
-			return e.newRequest(http.MethodGet, "/secrets/"+e.names[e.pick(w, seq)]+apiVersion, nil)
+		return func(w, seq int) call {
+			return call{http.MethodGet, "/secrets/" + e.names[e.pick(w, seq)] + apiVersion, nil}
 		}
 	}},
 	{name: "GetSecretVersion", build: func(e *env) request {
-		return func(w, seq int) (*http.Request, error) {
+		return func(w, seq int) call {
 			i := e.pick(w, seq)
-			return e.newRequest(http.MethodGet, "/secrets/"+e.names[i]+"/"+e.versions[i]+apiVersion, nil)
+			return call{http.MethodGet, "/secrets/" + e.names[i] + "/" + e.versions[i] + apiVersion, nil}
 		}
 	}},
 	{name: "SetSecret", build: func(e *env) request {
-		return func(w, seq int) (*http.Request, error) {
-			return e.newRequest(http.MethodPut, fmt.Sprintf("/secrets/bench-set-%d-%d%s", w, seq%100, apiVersion), e.body)
+		return func(w, seq int) call {
+			return call{http.MethodPut, "/secrets/bench-set-" + strconv.Itoa(w) + "-" + strconv.Itoa(seq%100) + apiVersion, e.body}
 		}
 	}},
 	// A page of 25 that starts after a seeded secret picked like
@@ -208,13 +196,13 @@ var operations = []operation{
 	// the last name of the page before, base64url-encoded). Every page is
 	// full: it starts at least 25 seeded secrets before the last.
 	{name: "ListSecrets", build: func(e *env) request {
-		return func(w, seq int) (*http.Request, error) {
+		return func(w, seq int) call {
 			path := "/secrets" + apiVersion + "&maxresults=25"
 			if n := len(e.names) - listPage; n > 0 {
 				after := e.names[e.pick(w, seq)%n]
 				path += "&$skiptoken=" + base64.RawURLEncoding.EncodeToString([]byte(after))
 			}
-			return e.newRequest(http.MethodGet, path, nil)
+			return call{http.MethodGet, path, nil}
 		}
 	}},
 }

@@ -2,8 +2,10 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,7 +17,9 @@ import (
 const (
 	// DriverWire writes each request and reads its response on the
 	// connection from the worker's own goroutine: one goroutine and one
-	// TLS connection per worker, parsing with net/http's ReadResponse.
+	// TLS connection per worker, with a lean HTTP/1.1 writer and reader
+	// (appendWire, readResponse) so that the load generator takes as little
+	// of the cores it shares with the server as it can.
 	DriverWire = "wire"
 	// DriverNetHTTP sends through http.Client, whose transport hands
 	// every request and response between the caller and a reader and a
@@ -33,10 +37,19 @@ type wire struct {
 }
 
 type wireConn struct {
-	c  net.Conn
-	br *bufio.Reader
-	bw *bufio.Writer
+	c     net.Conn
+	br    *bufio.Reader
+	buf   []byte    // the request being written
+	renew time.Time // when to push the connection's deadline forward
 }
+
+// wireTimeout is how long a request may wait for its response before the
+// connection is dropped; the deadline is renewed at most every
+// wireRenew, not per request (setting it costs a timer update).
+const (
+	wireTimeout = 30 * time.Second
+	wireRenew   = time.Second
+)
 
 // newWire drives hostport (port 443 if it names none) with conns workers
 // over client's transport settings; the TLS server name is its host.
@@ -71,46 +84,37 @@ func newWire(client *http.Client, hostport string, conns int) (*wire, error) {
 	return &wire{dial: dial, conns: make([]*wireConn, conns)}, nil
 }
 
-// do sends one request on worker w's connection and reports whether it
+// do sends c to ep on worker w's connection at now and reports whether it
 // succeeded (2xx). A connection that fails, or that the server closes, is
 // dropped and dialed again by the next request.
-func (x *wire) do(ctx context.Context, next request, w, seq int) bool {
-	req, err := next(w, seq)
-	if err != nil {
-		return false
-	}
-	c := x.conns[w]
-	if c == nil {
+func (x *wire) do(ctx context.Context, ep endpoint, c call, w int, now time.Time) bool {
+	wc := x.conns[w]
+	if wc == nil {
 		nc, err := x.dial(ctx)
 		if err != nil {
 			return false
 		}
-		c = &wireConn{c: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10)}
-		x.conns[w] = c
+		wc = &wireConn{c: nc, br: bufio.NewReaderSize(nc, 16<<10)}
+		x.conns[w] = wc
 	}
-	_ = c.c.SetDeadline(time.Now().Add(30 * time.Second))
-	ok, reuse := c.roundTrip(req)
-	if !reuse {
-		c.c.Close()
+	if now.After(wc.renew) {
+		_ = wc.c.SetDeadline(now.Add(wireTimeout))
+		wc.renew = now.Add(wireRenew)
+	}
+	wc.buf = ep.appendWire(wc.buf[:0], c)
+	status, reuse, err := wc.roundTrip()
+	if err != nil || !reuse {
+		wc.c.Close()
 		x.conns[w] = nil
 	}
-	return ok
+	return err == nil && status >= 200 && status < 300
 }
 
-func (c *wireConn) roundTrip(req *http.Request) (ok, reuse bool) {
-	if req.Write(c.bw) != nil || c.bw.Flush() != nil {
-		return false, false
+func (wc *wireConn) roundTrip() (status int, reuse bool, err error) {
+	if _, err := wc.c.Write(wc.buf); err != nil {
+		return 0, false, err
 	}
-	resp, err := http.ReadResponse(c.br, req)
-	if err != nil {
-		return false, false
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		return false, false
-	}
-	return resp.StatusCode >= 200 && resp.StatusCode < 300, !resp.Close
+	return readResponse(wc.br)
 }
 
 // close closes every open connection.
@@ -121,4 +125,197 @@ func (x *wire) close() {
 			x.conns[i] = nil
 		}
 	}
+}
+
+var errResponse = errors.New("bench: malformed HTTP response")
+
+// readResponse reads one HTTP/1.x response from br and discards its body
+// (sized, chunked or up to the end of the connection). It returns the
+// status code and whether the connection may carry another request.
+// Informational (1xx) responses before it are skipped. It reads what a
+// server writes in a keep-alive exchange and no more: a response it does
+// not understand is an error, after which the connection is dropped.
+func readResponse(br *bufio.Reader) (status int, reuse bool, err error) {
+	for {
+		status, reuse, err = readOne(br)
+		if err != nil || status >= 200 {
+			return status, reuse, err
+		}
+		if status == http.StatusSwitchingProtocols {
+			return status, false, errResponse
+		}
+	}
+}
+
+func readOne(br *bufio.Reader) (status int, reuse bool, err error) {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return 0, false, err
+	}
+	// "HTTP/1.1 200 OK\r\n"; the reason phrase may be empty.
+	if len(line) < 13 || string(line[:7]) != "HTTP/1." || (line[7] != '0' && line[7] != '1') || line[8] != ' ' ||
+		(line[12] != ' ' && line[12] != '\r') {
+		return 0, false, errResponse
+	}
+	for _, d := range line[9:12] {
+		if d < '0' || d > '9' {
+			return 0, false, errResponse
+		}
+		status = status*10 + int(d-'0')
+	}
+	if status < 100 {
+		return 0, false, errResponse
+	}
+	http10 := line[7] == '0'
+	reuse = !http10 // HTTP/1.0 closes unless it says keep-alive
+	length, chunked := int64(-1), false
+	for {
+		if line, err = br.ReadSlice('\n'); err != nil {
+			return 0, false, err
+		}
+		line = trimEOL(line)
+		if len(line) == 0 {
+			break
+		}
+		name, value, ok := bytes.Cut(line, []byte{':'})
+		if !ok {
+			return 0, false, errResponse
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case asciiEqual(name, "content-length"):
+			n, ok := decimal(value)
+			if !ok || (length >= 0 && n != length) {
+				return 0, false, errResponse
+			}
+			length = n
+		case asciiEqual(name, "transfer-encoding"):
+			if !asciiEqual(value, "chunked") {
+				return 0, false, errResponse
+			}
+			chunked = true
+		case asciiEqual(name, "connection"):
+			for rest := value; len(rest) > 0; {
+				var opt []byte
+				opt, rest, _ = bytes.Cut(rest, []byte{','})
+				switch opt = bytes.TrimSpace(opt); {
+				case asciiEqual(opt, "close"):
+					reuse = false
+				case asciiEqual(opt, "keep-alive") && http10:
+					reuse = true
+				}
+			}
+		}
+	}
+	switch {
+	case status < 200 || status == http.StatusNoContent || status == http.StatusNotModified:
+		return status, reuse, nil
+	case chunked:
+		return status, reuse, discardChunked(br)
+	case length >= 0:
+		_, err = br.Discard(int(length))
+		return status, reuse, err
+	default: // the body runs to the end of the connection
+		_, err = io.Copy(io.Discard, br)
+		return status, false, err
+	}
+}
+
+// discardChunked reads a chunked body and its trailers.
+func discardChunked(br *bufio.Reader) error {
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		line = trimEOL(line)
+		if i := bytes.IndexByte(line, ';'); i >= 0 { // chunk extensions
+			line = line[:i]
+		}
+		size, ok := hexSize(bytes.TrimSpace(line))
+		if !ok {
+			return errResponse
+		}
+		if size == 0 {
+			for { // trailers, up to an empty line
+				if line, err = br.ReadSlice('\n'); err != nil {
+					return err
+				}
+				if len(trimEOL(line)) == 0 {
+					return nil
+				}
+			}
+		}
+		if _, err := br.Discard(int(size)); err != nil {
+			return err
+		}
+		if line, err = br.ReadSlice('\n'); err != nil {
+			return err
+		}
+		if len(trimEOL(line)) != 0 {
+			return errResponse
+		}
+	}
+}
+
+func trimEOL(line []byte) []byte {
+	line = line[:len(line)-1] // ReadSlice ends it with '\n'
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line
+}
+
+// asciiEqual reports whether b is s, ignoring ASCII case; s is lower case.
+func asciiEqual(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// decimal parses a Content-Length: 1 to 18 digits.
+func decimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// hexSize parses a chunk size: 1 to 15 hex digits.
+func hexSize(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'f':
+			d = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | int64(d)
+	}
+	return n, true
 }

@@ -41,6 +41,9 @@ type Config struct {
 	// BaselineRequest is what the baseline is sent: BaselineSame (the
 	// default) or BaselineMinimal.
 	BaselineRequest string
+	// StallProbe, when positive, is how long to measure the machine's
+	// stalls (see Stalls) before the operations run.
+	StallProbe time.Duration
 }
 
 // What the baseline server is sent.
@@ -78,6 +81,8 @@ type Report struct {
 	// every core: the ceiling for SignRS256 through the API.
 	LocalRSASignPerSec float64 `json:"local_rsa_sign_per_s,omitempty"`
 	BodyBytes          int     `json:"body_bytes"`
+	// MachineStalls is the stall probe's finding (Config.StallProbe).
+	MachineStalls *Stalls `json:"machine_stalls,omitempty"`
 }
 
 // env is what the operations need to talk to the server under test.
@@ -132,6 +137,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err := e.seedKeys(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.StallProbe > 0 {
+		fmt.Fprintf(cfg.Out, "probing the machine's own stalls for %s (a spinning thread per core)...\n", cfg.StallProbe)
+		st := probeStalls(cfg.StallProbe)
+		rep.MachineStalls = &st
 	}
 	var local *localSigner
 	var allBase sample

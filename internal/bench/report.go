@@ -18,6 +18,10 @@ func (r *Report) Print(w io.Writer) {
 			x.P50ms, x.P90ms, x.P99ms, x.P999ms, x.Errors, x.CPUusPerOp, x.ClientCPUusPerOp, x.BaselineRPS, 100*x.VsBaseline)
 	}
 	_ = tw.Flush()
+	if st := r.MachineStalls; st != nil {
+		fmt.Fprintf(w, "\nmachine stalls (before the operations): a thread spinning on each core for %.0fs did not run %.2f%% of the time, in %d gaps over %s, the longest %.1f ms\n",
+			st.Seconds, st.LostPct, st.Gaps, stallThreshold, st.LongestMs)
+	}
 	if r.LocalRSASignPerSec > 0 {
 		fmt.Fprintf(w, "\ncrypto/rsa RS256 in-process on every core (interleaved with SignRS256): %.0f signs/s", r.LocalRSASignPerSec)
 		for _, x := range r.Results {

@@ -34,6 +34,9 @@ Operations: ` + strings.Join(bench.OperationNames(), ", "),
 			if cfg.Connections < 1 || cfg.Secrets < 1 || cfg.Duration <= 0 {
 				return usageError{fmt.Errorf("--connections, --secrets and --duration must be positive")}
 			}
+			if cfg.StallProbe < 0 {
+				return usageError{fmt.Errorf("--stall-probe must not be negative")}
+			}
 			if ops != "" {
 				cfg.Operations = strings.Split(ops, ",")
 			}
@@ -80,6 +83,7 @@ Operations: ` + strings.Join(bench.OperationNames(), ", "),
 	f.StringVar(&cfg.BaselineRequest, "baseline-request", bench.BaselineSame, "what the baseline server is sent: "+bench.BaselineSame+" (GetSecret's requests byte for byte, bearer token included) or "+bench.BaselineMinimal+" (a bare GET without a token)")
 	f.StringVar(&cfg.Driver, "driver", bench.DriverWire, "how requests are sent: "+bench.DriverWire+" (one goroutine per connection writes each request and reads its response) or "+bench.DriverNetHTTP+" (Go's http.Client)")
 	f.IntVar(&clientProcs, "client-procs", 0, "GOMAXPROCS of the load generator (default: every core)")
+	f.DurationVar(&cfg.StallProbe, "stall-probe", 2*time.Second, "before the operations, spin a thread per core this long and report the time they did not run: the machine's own stalls, the floor under tail latencies (0 skips it)")
 	return cmd
 }
 
@@ -93,6 +97,9 @@ func newBenchBaselineCmd(s streams) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The same runtime settings as the server it stands beside, so
+			// that the two differ only in what they do with a request.
+			tuneRuntime()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return bench.ServeBaseline(ctx, listen, size, dir, slog.New(slog.NewJSONHandler(s.err, nil)))

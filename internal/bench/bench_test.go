@@ -55,6 +55,12 @@ func TestBaselineRequestsAreGetSecrets(t *testing.T) {
 		token: "eyJ.header.payload-signature", names: []string{"a", "b", "c"}}
 	getSecret := operations[0].build(e)
 	next, ep := baselineRequests(BaselineSame, getSecret, e.endpoint(), "localhost:9999")
+	// One of them spelled out: the vault's Host and the token, nothing else.
+	c := next(1, 0)
+	if got, want := string(ep.appendWire(nil, c)), "GET /secrets/"+e.names[e.pick(1, 0)]+"?api-version=7.6 HTTP/1.1\r\n"+
+		"Host: bench.vault.localhost:8443\r\nUser-Agent: keyhaven-bench\r\nAuthorization: Bearer "+e.token+"\r\n\r\n"; got != want {
+		t.Fatalf("baseline request:\n%q\nwant\n%q", got, want)
+	}
 	for seq := range 5 {
 		want := string(e.endpoint().appendWire(nil, getSecret(1, seq)))
 		if got := string(ep.appendWire(nil, next(1, seq))); got != want || !strings.Contains(got, "\r\nAuthorization: Bearer "+e.token+"\r\n") {

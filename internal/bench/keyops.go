@@ -91,10 +91,10 @@ func newLocalSigner() (*localSigner, error) {
 	return &localSigner{key: key, sum: sha256.Sum256([]byte("keyhaven bench"))}, nil
 }
 
-// run signs for d on every core (whatever the load generator's own
-// GOMAXPROCS) and returns how many signatures it made.
+// run signs for d on every core the process may use (whatever the load
+// generator's own GOMAXPROCS) and returns how many signatures it made.
 func (l *localSigner) run(d time.Duration) float64 {
-	cores := runtime.NumCPU()
+	cores := defaultProcs
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(cores))
 	var n atomic.Int64
 	var stop atomic.Bool

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 )
 
 // Print writes the report as a table.
@@ -19,8 +20,8 @@ func (r *Report) Print(w io.Writer) {
 	}
 	_ = tw.Flush()
 	if st := r.MachineStalls; st != nil {
-		fmt.Fprintf(w, "\nmachine stalls (before the operations): a thread spinning on each core for %.0fs did not run %.2f%% of the time, in %d gaps over %s, the longest %.1f ms\n",
-			st.Seconds, st.LostPct, st.Gaps, stallThreshold, st.LongestMs)
+		fmt.Fprintf(w, "\nmachine stalls (before the operations): a thread spinning on each core for %s did not run %.2f%% of the time, in %d gaps over %s, the longest %.1f ms\n",
+			time.Duration(st.Seconds*float64(time.Second)), st.LostPct, st.Gaps, stallThreshold, st.LongestMs)
 	}
 	if r.LocalRSASignPerSec > 0 {
 		fmt.Fprintf(w, "\ncrypto/rsa RS256 in-process on every core (interleaved with SignRS256): %.0f signs/s", r.LocalRSASignPerSec)

@@ -20,6 +20,10 @@ type Stalls struct {
 	LongestMs float64 `json:"longest_ms"` // the longest gap
 }
 
+// defaultProcs is Go's processor count before --client-procs changes it:
+// the cores this process may use.
+var defaultProcs = runtime.GOMAXPROCS(0)
+
 // stallThreshold is the shortest gap counted: far above a context switch
 // or an interrupt, at the scale of the tail latencies the report shows.
 const stallThreshold = 500 * time.Microsecond
@@ -46,7 +50,7 @@ func stalls(d time.Duration, counters []stallCounter) Stalls {
 	for _, c := range counters {
 		st.Gaps += c.gaps
 		lost += c.lost
-		st.LongestMs = max(st.LongestMs, float64(c.longest.Microseconds())/1000)
+		st.LongestMs = max(st.LongestMs, float64(c.longest)/float64(time.Millisecond))
 	}
 	if d > 0 && len(counters) > 0 {
 		st.LostPct = 100 * lost.Seconds() / (d.Seconds() * float64(len(counters)))
@@ -54,11 +58,12 @@ func stalls(d time.Duration, counters []stallCounter) Stalls {
 	return st
 }
 
-// probeStalls spins one thread per core for d, each reading the monotonic
-// clock as fast as it can; a jump between two readings is time the thread
-// was not running.
+// probeStalls spins one goroutine per core the process may use (Go's
+// default processor count, which honors a container's CPU limit) for d,
+// each reading the monotonic clock as fast as it can; a jump between two
+// readings is time it was not running.
 func probeStalls(d time.Duration) Stalls {
-	cores := runtime.NumCPU()
+	cores := defaultProcs
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(cores))
 	counters := make([]stallCounter, cores)
 	var wg sync.WaitGroup
@@ -68,8 +73,6 @@ func probeStalls(d time.Duration) Stalls {
 		wg.Add(1)
 		go func(c *stallCounter) {
 			defer wg.Done()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
 			for last := time.Now(); last.Before(end); {
 				now := time.Now()
 				c.observe(now.Sub(last))

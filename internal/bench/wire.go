@@ -154,7 +154,7 @@ func readOne(br *bufio.Reader) (status int, reuse bool, err error) {
 	}
 	// "HTTP/1.1 200 OK\r\n"; the reason phrase may be empty.
 	if len(line) < 13 || string(line[:7]) != "HTTP/1." || (line[7] != '0' && line[7] != '1') || line[8] != ' ' ||
-		(line[12] != ' ' && line[12] != '\r') {
+		(line[12] != ' ' && line[12] != '\r' && line[12] != '\n') {
 		return 0, false, errResponse
 	}
 	for _, d := range line[9:12] {
@@ -167,7 +167,7 @@ func readOne(br *bufio.Reader) (status int, reuse bool, err error) {
 		return 0, false, errResponse
 	}
 	http10 := line[7] == '0'
-	reuse = !http10 // HTTP/1.0 closes unless it says keep-alive
+	keepAlive, closes := !http10, false // HTTP/1.0 closes unless it says keep-alive
 	length, chunked := int64(-1), false
 	for {
 		if line, err = br.ReadSlice('\n'); err != nil {
@@ -178,7 +178,7 @@ func readOne(br *bufio.Reader) (status int, reuse bool, err error) {
 			break
 		}
 		name, value, ok := bytes.Cut(line, []byte{':'})
-		if !ok {
+		if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
 			return 0, false, errResponse
 		}
 		value = bytes.TrimSpace(value)
@@ -200,13 +200,14 @@ func readOne(br *bufio.Reader) (status int, reuse bool, err error) {
 				opt, rest, _ = bytes.Cut(rest, []byte{','})
 				switch opt = bytes.TrimSpace(opt); {
 				case asciiEqual(opt, "close"):
-					reuse = false
-				case asciiEqual(opt, "keep-alive") && http10:
-					reuse = true
+					closes = true
+				case asciiEqual(opt, "keep-alive"):
+					keepAlive = true
 				}
 			}
 		}
 	}
+	reuse = keepAlive && !closes
 	switch {
 	case status < 200 || status == http.StatusNoContent || status == http.StatusNotModified:
 		return status, reuse, nil

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -135,10 +136,8 @@ func TestAppendWireIsHTTPRequest(t *testing.T) {
 				t.Errorf("%s %s: got %s %s Host %s body %q; net/http writes %s %s Host %s body %q",
 					c.method, c.path, g.Method, g.RequestURI, g.Host, gbody, w.Method, w.RequestURI, w.Host, wbody)
 			}
-			for _, h := range []string{"Authorization", "Content-Type", "Content-Length", "User-Agent"} {
-				if g.Header.Get(h) != w.Header.Get(h) {
-					t.Errorf("%s %s: %s %q; net/http writes %q", c.method, c.path, h, g.Header.Get(h), w.Header.Get(h))
-				}
+			if !reflect.DeepEqual(g.Header, w.Header) {
+				t.Errorf("%s %s: headers %v; net/http writes %v", c.method, c.path, g.Header, w.Header)
 			}
 			if (g.Header.Get("Authorization") != "") != (ep.token != "") {
 				t.Errorf("token %q sent as %q", ep.token, g.Header.Get("Authorization"))
@@ -160,6 +159,7 @@ func TestReadResponse(t *testing.T) {
 		{"header names in any case", "HTTP/1.1 200 OK\r\ncontent-LENGTH: 2\r\n\r\n{}", 200, true},
 		{"no reason phrase", "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", 200, true},
 		{"bare LF lines", "HTTP/1.1 200 OK\nContent-Length: 2\n\n{}", 200, true},
+		{"bare LF, no reason phrase", "HTTP/1.1 200\nContent-Length: 2\n\n{}", 200, true},
 		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nTrailer: x\r\n\r\n", 200, true},
 		{"chunked upper-case hex", "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n", 200, true},
 		{"error with a body", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops!", 500, true},
@@ -170,6 +170,7 @@ func TestReadResponse(t *testing.T) {
 		{"close in a list", "HTTP/1.1 200 OK\r\nConnection: Keep-Alive, Close\r\nContent-Length: 2\r\n\r\n{}", 200, false},
 		{"HTTP/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}", 200, false},
 		{"HTTP/1.0 keep-alive", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n{}", 200, true},
+		{"close wins over keep-alive", "HTTP/1.0 200 OK\r\nConnection: close, keep-alive\r\nContent-Length: 2\r\n\r\n{}", 200, false},
 		{"HTTP/1.1 keep-alive is no news", "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n{}", 200, true},
 		{"repeated equal length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", 200, true},
 	}
@@ -202,6 +203,8 @@ func TestReadResponse(t *testing.T) {
 		"status glued":          "HTTP/1.1 2000 OK\r\n\r\n",
 		"switching protocols":   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
 		"header without colon":  "HTTP/1.1 200 OK\r\nContent-Length 2\r\n\r\n{}",
+		"space before colon":    "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\n{}",
+		"empty header name":     "HTTP/1.1 200 OK\r\n: x\r\nContent-Length: 2\r\n\r\n{}",
 		"length not a number":   "HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\n{}",
 		"negative length":       "HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\n{}",
 		"conflicting lengths":   "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x",

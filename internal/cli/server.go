@@ -125,29 +125,35 @@ func serve(ctx context.Context, a *app.App, timeout time.Duration, log *slog.Log
 const serverGCPercent = 400
 
 // serverProcsPerCore is how many Go processors (Ps) the server runs per
-// core it may use, when GOMAXPROCS is not set. Go's default of one per core
-// assumes the process has its cores to itself; a server rarely does (its
-// clients on the same host, sidecars, the kernel's network work). With one
-// P per core, a P whose thread the OS preempts holds its queued goroutines
-// until the thread runs again, and connections that became readable wait
-// until a busy P runs out of work to poll the network. With two per core,
-// the OS interleaves the server's threads with everyone else's and a spare
-// P waits on the network. Measured with `keyhaven bench` on two cores shared
-// with the load generator: GetSecret's p99 at 32 connections fell from
-// about 5 ms to about 2.3 ms and its requests/s rose by a quarter, at the
-// same CPU per request (docs/PERFORMANCE.md).
+// core it may use, when GOMAXPROCS is not set and no CPU limit is in force.
+// Go's default of one per core assumes the process has its cores to itself;
+// a server rarely does (its clients on the same host, sidecars, the
+// kernel's network work). With one P per core, a P whose thread the OS
+// preempts holds its queued goroutines until the thread runs again, and
+// connections that became readable wait until a busy P runs out of work to
+// poll the network. With two per core, the OS interleaves the server's
+// threads with everyone else's and a spare P waits on the network. Measured
+// with `keyhaven bench` on two cores shared with the load generator:
+// GetSecret's p99 at 32 connections fell from about 5 ms to about 2 ms and
+// its requests/s rose by a quarter, at the same CPU per request
+// (docs/PERFORMANCE.md, "Go processors per core").
 const serverProcsPerCore = 2
 
 // tuneRuntime applies the server's garbage collector target and processor
-// count unless GOGC and GOMAXPROCS set them. Setting the processor count
-// stops Go from following later changes of a container's CPU limit; the
-// count starts from Go's own default, which honors the limit at start.
+// count unless GOGC and GOMAXPROCS set them. Under a CPU limit (a
+// container's quota, or an affinity mask narrower than the machine) Go's
+// default already follows the limit and is kept: more runnable threads than
+// the quota allows would only be throttled. Setting the count stops Go from
+// following later changes of the limit, so it is set only when none is in
+// force.
 func tuneRuntime() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(serverGCPercent)
 	}
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(serverProcsPerCore * runtime.GOMAXPROCS(0))
+		if procs := runtime.GOMAXPROCS(0); procs >= runtime.NumCPU() {
+			runtime.GOMAXPROCS(serverProcsPerCore * procs)
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ func TestBenchTool(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "bench.json")
 	cmd := exec.Command(keyhavenBinary(t), "bench", "--secrets", "40", "--duration", "300ms", "--warmup", "100ms",
-		"--connections", "4", "--json", out)
+		"--connections", "4", "--stall-probe", "100ms", "--json", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("keyhaven bench: %v\n%s", err, b)
 	}
@@ -43,6 +43,10 @@ func TestBenchTool(t *testing.T) {
 		} `json:"results"`
 		LocalRSASign float64 `json:"local_rsa_sign_per_s"`
 		Driver       string  `json:"driver"`
+		Stalls       *struct {
+			Seconds float64 `json:"seconds"`
+			LostPct float64 `json:"lost_pct"`
+		} `json:"machine_stalls"`
 	}
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatal(err)
@@ -53,6 +57,9 @@ func TestBenchTool(t *testing.T) {
 	want := map[string]bool{}
 	for _, op := range bench.OperationNames() {
 		want[op] = true
+	}
+	if rep.Stalls == nil || rep.Stalls.Seconds < 0.1 || rep.Stalls.LostPct < 0 || rep.Stalls.LostPct > 100 {
+		t.Fatalf("machine stalls: %s", raw)
 	}
 	if len(want) < 10 || rep.LocalRSASign <= 0 {
 		t.Fatalf("operations %v, local RSA %v", want, rep.LocalRSASign)
@@ -68,7 +75,7 @@ func TestBenchTool(t *testing.T) {
 	}
 	// The other driver, Go's http.Client, drives the same server shape.
 	cmd = exec.Command(keyhavenBinary(t), "bench", "--secrets", "10", "--duration", "200ms", "--warmup", "50ms",
-		"--connections", "2", "--driver", "net/http", "--ops", "GetSecret,SetSecret", "--json", out)
+		"--connections", "2", "--driver", "net/http", "--ops", "GetSecret,SetSecret", "--stall-probe", "0", "--json", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("keyhaven bench --driver net/http: %v\n%s", err, b)
 	}
@@ -77,6 +84,7 @@ func TestBenchTool(t *testing.T) {
 	}
 	var again struct {
 		Driver   string
+		Stalls   *struct{} `json:"machine_stalls"`
 		Baseline struct {
 			RPS    float64
 			Errors int
@@ -86,7 +94,7 @@ func TestBenchTool(t *testing.T) {
 			Errors int
 		}
 	}
-	if err := json.Unmarshal(raw, &again); err != nil || again.Driver != "net/http" || len(again.Results) != 2 ||
+	if err := json.Unmarshal(raw, &again); err != nil || again.Driver != "net/http" || len(again.Results) != 2 || again.Stalls != nil ||
 		again.Baseline.RPS <= 0 || again.Baseline.Errors != 0 {
 		t.Fatalf("net/http driver report: %v %s", err, raw)
 	}

@@ -120,7 +120,7 @@ type AuditConfig struct {
 // Azure's service limits (4,000 secret reads per 10 s per vault) and above
 // what one server serves, so that they only stop runaway clients.
 type ThrottleConfig struct {
-	VaultRequestsPerSecond     int           `yaml:"vaultRequestsPerSecond" desc:"Data-plane requests per second one vault accepts from all callers together; 0 is unlimited. The default is 500 times Azure's limit for secret reads (4,000 per 10 s) and several times what one server answers (about 30,000 GetSecret/s on two cores), so it does not throttle keyhaven bench or ordinary load; lower it to keep one vault from starving the others."`
+	VaultRequestsPerSecond     int           `yaml:"vaultRequestsPerSecond" desc:"Data-plane requests per second one vault accepts from all callers together; 0 is unlimited. The default is 500 times Azure's limit for secret reads (4,000 per 10 s) and several times what one server answers (about 50,000 GetSecret/s on two cores), so it does not throttle keyhaven bench or ordinary load; lower it to keep one vault from starving the others."`
 	PrincipalRequestsPerSecond int           `yaml:"principalRequestsPerSecond" desc:"Data-plane requests per second one principal (user, application, managed identity) may send, to all vaults together; 0 is unlimited. The default, like the vault limit, only stops runaway clients; lower it to keep one caller from starving the others."`
 	Burst                      time.Duration `yaml:"burst" desc:"How much unused allowance a limit keeps, as time at its rate: an idle vault or principal may send rate × burst requests at once. The default matches the 10-second windows Azure counts in. Positive, at most 1h."`
 }

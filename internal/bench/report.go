@@ -21,7 +21,7 @@ func (r *Report) Print(w io.Writer) {
 	_ = tw.Flush()
 	if st := r.MachineStalls; st != nil {
 		fmt.Fprintf(w, "\nmachine stalls (before the operations): a thread spinning on each core for %s did not run %.2f%% of the time, in %d gaps over %s, the longest %.1f ms\n",
-			time.Duration(st.Seconds*float64(time.Second)), st.LostPct, st.Gaps, stallThreshold, st.LongestMs)
+			time.Duration(st.Seconds*float64(time.Second)).Round(time.Millisecond), st.LostPct, st.Gaps, stallThreshold, st.LongestMs)
 	}
 	if r.LocalRSASignPerSec > 0 {
 		fmt.Fprintf(w, "\ncrypto/rsa RS256 in-process on every core (interleaved with SignRS256): %.0f signs/s", r.LocalRSASignPerSec)

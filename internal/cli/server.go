@@ -140,12 +140,13 @@ const serverGCPercent = 400
 const serverProcsPerCore = 2
 
 // tuneRuntime applies the server's garbage collector target and processor
-// count unless GOGC and GOMAXPROCS set them. Under a CPU limit (a
-// container's quota, or an affinity mask narrower than the machine) Go's
-// default already follows the limit and is kept: more runnable threads than
-// the quota allows would only be throttled. Setting the count stops Go from
-// following later changes of the limit, so it is set only when none is in
-// force.
+// count unless GOGC and GOMAXPROCS set them. Under a CPU quota (a
+// container's limit) Go's default already follows the quota, below the
+// cores the process may run on, and is kept: more runnable threads than the
+// quota allows would only be throttled. (An affinity mask is not a quota:
+// Go counts only the cores it allows, and those are shared like any
+// others.) Setting the count stops Go from following later changes of the
+// quota, so it is set only when none is in force.
 func tuneRuntime() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(serverGCPercent)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,6 +53,10 @@ func procStatus(pid int, field string) int64 {
 	}
 	return 0
 }
+
+// defaultProcs is Go's processor count before --client-procs changes it:
+// the cores this process may use.
+var defaultProcs = runtime.GOMAXPROCS(0)
 
 // selfCPU is this process's CPU time.
 func selfCPU() time.Duration {

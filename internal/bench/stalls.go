@@ -20,10 +20,6 @@ type Stalls struct {
 	LongestMs float64 `json:"longest_ms"` // the longest gap
 }
 
-// defaultProcs is Go's processor count before --client-procs changes it:
-// the cores this process may use.
-var defaultProcs = runtime.GOMAXPROCS(0)
-
 // stallThreshold is the shortest gap counted: far above a context switch
 // or an interrupt, at the scale of the tail latencies the report shows.
 const stallThreshold = 500 * time.Microsecond

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -184,11 +185,11 @@ func readOne(br *bufio.Reader) (status int, reuse bool, err error) {
 		value = bytes.TrimSpace(value)
 		switch {
 		case asciiEqual(name, "content-length"):
-			n, ok := decimal(value)
-			if !ok || (length >= 0 && n != length) {
+			n, err := strconv.ParseUint(string(value), 10, 63)
+			if err != nil || (length >= 0 && int64(n) != length) {
 				return 0, false, errResponse
 			}
-			length = n
+			length = int64(n)
 		case asciiEqual(name, "transfer-encoding"):
 			if !asciiEqual(value, "chunked") {
 				return 0, false, errResponse
@@ -233,8 +234,8 @@ func discardChunked(br *bufio.Reader) error {
 		if i := bytes.IndexByte(line, ';'); i >= 0 { // chunk extensions
 			line = line[:i]
 		}
-		size, ok := hexSize(bytes.TrimSpace(line))
-		if !ok {
+		size, err := strconv.ParseUint(string(bytes.TrimSpace(line)), 16, 63)
+		if err != nil {
 			return errResponse
 		}
 		if size == 0 {
@@ -281,42 +282,4 @@ func asciiEqual(b []byte, s string) bool {
 		}
 	}
 	return true
-}
-
-// decimal parses a Content-Length: 1 to 18 digits.
-func decimal(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-// hexSize parses a chunk size: 1 to 15 hex digits.
-func hexSize(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 15 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		var d byte
-		switch {
-		case '0' <= c && c <= '9':
-			d = c - '0'
-		case 'a' <= c && c <= 'f':
-			d = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		n = n<<4 | int64(d)
-	}
-	return n, true
 }

@@ -184,25 +184,25 @@ func readOne(br *bufio.Reader) (status int, reuse bool, err error) {
 		}
 		value = bytes.TrimSpace(value)
 		switch {
-		case asciiEqual(name, "content-length"):
+		case bytes.EqualFold(name, []byte("content-length")):
 			n, err := strconv.ParseUint(string(value), 10, 63)
 			if err != nil || (length >= 0 && int64(n) != length) {
 				return 0, false, errResponse
 			}
 			length = int64(n)
-		case asciiEqual(name, "transfer-encoding"):
-			if !asciiEqual(value, "chunked") {
+		case bytes.EqualFold(name, []byte("transfer-encoding")):
+			if !bytes.EqualFold(value, []byte("chunked")) {
 				return 0, false, errResponse
 			}
 			chunked = true
-		case asciiEqual(name, "connection"):
+		case bytes.EqualFold(name, []byte("connection")):
 			for rest := value; len(rest) > 0; {
 				var opt []byte
 				opt, rest, _ = bytes.Cut(rest, []byte{','})
 				switch opt = bytes.TrimSpace(opt); {
-				case asciiEqual(opt, "close"):
+				case bytes.EqualFold(opt, []byte("close")):
 					closes = true
-				case asciiEqual(opt, "keep-alive"):
+				case bytes.EqualFold(opt, []byte("keep-alive")):
 					keepAlive = true
 				}
 			}
@@ -266,20 +266,4 @@ func trimEOL(line []byte) []byte {
 		line = line[:n-1]
 	}
 	return line
-}
-
-// asciiEqual reports whether b is s, ignoring ASCII case; s is lower case.
-func asciiEqual(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -260,7 +260,7 @@ func (a *App) CAFile() string { return a.tls.CAFile }
 
 // Serve serves HTTPS until Shutdown; it returns nil after a clean shutdown.
 func (a *App) Serve() error {
-	err := a.srv.Serve(tls.NewListener(a.ln, a.srv.TLSConfig))
+	err := a.srv.Serve(tls.NewListener(httpapi.BatchWrites(a.ln), a.srv.TLSConfig))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -20,6 +20,7 @@ type Auditor interface {
 // the response back until its audit record is written.
 type recorder struct {
 	http.ResponseWriter
+	req    *http.Request // for batching large bodies (writeBatched)
 	status int
 	hold   bool
 	body   []byte
@@ -37,13 +38,13 @@ func (r *recorder) Write(b []byte) (int, error) {
 		r.body = append(r.body, b...)
 		return len(b), nil
 	}
-	return r.ResponseWriter.Write(b)
+	return writeBatched(r.ResponseWriter, r.req, b)
 }
 
 // release sends a held response.
 func (r *recorder) release() {
 	r.ResponseWriter.WriteHeader(r.status)
-	_, _ = r.ResponseWriter.Write(r.body)
+	_, _ = writeBatched(r.ResponseWriter, r.req, r.body)
 }
 
 var errAuditUnavailable = kverr.New(kverr.Unavailable, "ServiceUnavailable",

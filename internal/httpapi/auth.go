@@ -48,7 +48,8 @@ func (s *Server) authenticate(c *call) error {
 // one is cheaper than hashing it for the server-wide token cache. It holds
 // one token that was sent on the connection, and goes with the connection.
 type connState struct {
-	last atomic.Pointer[connToken] // HTTP/2 serves a connection's streams concurrently
+	last  atomic.Pointer[connToken] // HTTP/2 serves a connection's streams concurrently
+	batch *batchConn                // the connection under TLS, when BatchWrites made it
 }
 
 type connToken struct {
@@ -61,8 +62,8 @@ type connKey struct{}
 
 // ConnContext gives each client connection its connState (http.Server's
 // ConnContext hook).
-func (s *Server) ConnContext(ctx context.Context, _ net.Conn) context.Context {
-	return context.WithValue(ctx, connKey{}, &connState{})
+func (s *Server) ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, &connState{batch: batchOf(c)})
 }
 
 // principal returns the principal of token if it is the connection's last

@@ -125,7 +125,7 @@ func New(d Deps) *Server {
 // when an Auditor is set; with debug logging on, every request is also
 // logged (method, path, status, duration; never bodies or headers).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK, hold: s.Audit != nil && s.AuditFailClosed}
+	rec := &recorder{ResponseWriter: w, req: r, status: http.StatusOK, hold: s.Audit != nil && s.AuditFailClosed}
 	if s.Logger.Enabled(r.Context(), slog.LevelDebug) {
 		start := time.Now()
 		defer func() {

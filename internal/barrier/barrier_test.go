@@ -702,6 +702,56 @@ func TestScan(t *testing.T) {
 	}
 }
 
+// ScanBorrowed gives the values Scan gives, of every size, and clears each
+// one when its visit returns.
+func TestScanBorrowed(t *testing.T) {
+	b, store := newTestBarrier(t)
+	want := map[string][]byte{
+		"v/a/s/1": []byte("first"),
+		"v/a/s/2": {},
+		"v/a/s/3": bytes.Repeat([]byte{0x5A}, 3000),
+		"v/a/s/4": bytes.Repeat([]byte{0xC3}, 100<<10), // over the pooled buffer
+		"v/a/s/5": []byte("after a large one"),
+		"v/a/t/1": []byte("not under the prefix"),
+	}
+	update(t, b, func(tx *Tx) error {
+		for k, v := range want {
+			if err := tx.Put(k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var kept [][]byte
+	var got []string
+	err := b.View(ctx, func(tx *Tx) error {
+		return tx.ScanBorrowed("v/a/s/", "", func(k string, v []byte) (bool, error) {
+			if !bytes.Equal(v, want[k]) || v == nil {
+				return false, fmt.Errorf("%q: %d bytes, want %d", k, len(v), len(want[k]))
+			}
+			got = append(got, k)
+			kept = append(kept, v)
+			return true, nil
+		})
+	})
+	if err != nil || strings.Join(got, ",") != "v/a/s/1,v/a/s/2,v/a/s/3,v/a/s/4,v/a/s/5" {
+		t.Fatalf("ScanBorrowed = %v, %v", got, err)
+	}
+	for i, v := range kept {
+		if !bytes.Equal(v, make([]byte, len(v))) {
+			t.Errorf("%s: the value handed to the visit was not cleared after it", got[i])
+		}
+	}
+	// A damaged value stops it with ErrIntegrity, as it does Scan.
+	store.set("v/a/s/3", []byte("garbage"))
+	err = b.View(ctx, func(tx *Tx) error {
+		return tx.ScanBorrowed("v/a/", "", func(string, []byte) (bool, error) { return true, nil })
+	})
+	if !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("ScanBorrowed over a damaged value = %v", err)
+	}
+}
+
 func TestConcurrentUse(t *testing.T) {
 	b, _ := newTestBarrier(t)
 	var wg sync.WaitGroup

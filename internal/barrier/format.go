@@ -73,7 +73,7 @@ func openEnvelope(kek cipher.AEAD, env envelope, aad []byte, dk *[keySize]byte) 
 	if err != nil {
 		return nil, err
 	}
-	return openPayload(aead, env, aad)
+	return openPayload(aead, env, aad, nil)
 }
 
 // unwrapDEK unwraps env's data key with kek and returns it as a cipher. aad
@@ -88,11 +88,14 @@ func unwrapDEK(kek cipher.AEAD, env envelope, aad []byte, dk *[keySize]byte) (ci
 	return newAEAD(key)
 }
 
-// openPayload decrypts env's payload with its data key.
-func openPayload(aead cipher.AEAD, env envelope, aad []byte) ([]byte, error) {
+// openPayload decrypts env's payload with its data key, into dst when it
+// has room and into a new slice (never nil) otherwise.
+func openPayload(aead cipher.AEAD, env envelope, aad, dst []byte) ([]byte, error) {
 	setAAD(aad, labelVal, env.header)
-	out := make([]byte, len(env.payload)-tagSize)
-	out, err := aead.Open(out[:0], env.nonce, env.payload, aad)
+	if n := len(env.payload) - tagSize; dst == nil || cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	out, err := aead.Open(dst[:0], env.nonce, env.payload, aad)
 	if err != nil {
 		return nil, ErrIntegrity
 	}
@@ -147,6 +150,7 @@ type scratch struct {
 	rec []byte                      // vault key record path
 	rnd [keySize + 2*nonceSize]byte // data key || wrap nonce || nonce
 	dk  [keySize]byte               // unwrapped data key
+	pt  []byte                      // ScanBorrowed's plaintext, cleared after each use
 }
 
 const maxPooledScratch = 4 << 10
@@ -160,6 +164,9 @@ func putScratch(sc *scratch) {
 	clear(sc.dk[:])
 	if cap(sc.aad) > maxPooledScratch {
 		sc.aad = nil
+	}
+	if cap(sc.pt) > maxPooledScratch {
+		sc.pt = nil
 	}
 	scratchPool.Put(sc)
 }

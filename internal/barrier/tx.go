@@ -64,8 +64,14 @@ func (tx *Tx) Get(key string) ([]byte, error) {
 	return tx.open(key, raw, aad, sc)
 }
 
-// open decrypts raw, stored at key; aad comes from aadFor(sc, key).
+// open decrypts raw, stored at key, into a new slice; aad comes from
+// aadFor(sc, key).
 func (tx *Tx) open(key string, raw, aad []byte, sc *scratch) ([]byte, error) {
+	return tx.openInto(key, raw, aad, sc, nil)
+}
+
+// openInto is open that decrypts into dst when it has room.
+func (tx *Tx) openInto(key string, raw, aad []byte, sc *scratch, dst []byte) ([]byte, error) {
 	env, err := parseEnvelope(raw)
 	if err != nil {
 		return nil, fmt.Errorf("barrier: open %q: %w", key, err)
@@ -82,7 +88,7 @@ func (tx *Tx) open(key string, raw, aad []byte, sc *scratch) ([]byte, error) {
 		}
 		tx.st.deks.put(&id, dek)
 	}
-	pt, err := openPayload(dek, env, aad)
+	pt, err := openPayload(dek, env, aad, dst)
 	if err != nil {
 		return nil, fmt.Errorf("barrier: open %q: %w", key, err)
 	}
@@ -125,6 +131,27 @@ func (tx *Tx) Scan(prefix, start string, fn func(key string, value []byte) (bool
 		pt, err := tx.open(key, raw, aadFor(sc, k), sc)
 		if err != nil {
 			return false, err
+		}
+		return fn(key, pt)
+	})
+}
+
+// ScanBorrowed is Scan for a caller that keeps nothing of a value after fn
+// returns: the values are decrypted into one buffer, reused from value to
+// value and cleared after each, so a page of them neither allocates per
+// value nor leaves plaintext behind for the garbage collector.
+func (tx *Tx) ScanBorrowed(prefix, start string, fn func(key string, value []byte) (bool, error)) error {
+	sc := getScratch()
+	defer putScratch(sc)
+	return tx.scan(prefix, start, func(k, raw []byte) (bool, error) {
+		key := string(k)
+		pt, err := tx.openInto(key, raw, aadFor(sc, k), sc, sc.pt[:0])
+		if err != nil {
+			return false, err
+		}
+		defer clear(pt)
+		if cap(pt) <= maxPooledScratch && cap(pt) > cap(sc.pt) {
+			sc.pt = pt[:0]
 		}
 		return fn(key, pt)
 	})

@@ -21,14 +21,15 @@ func clampPage(max int) int {
 }
 
 // ScanPage visits up to max records under prefix that sort after cursor and
-// returns the cursor of the next page when more records follow.
+// returns the cursor of the next page when more records follow. val is only
+// valid during visit (barrier.Tx.ScanBorrowed): visit copies what it keeps.
 func ScanPage(tx *barrier.Tx, prefix, cursor string, max int, visit func(suffix string, val []byte) error) (string, error) {
 	start := ""
 	if cursor != "" {
 		start = prefix + cursor + "\x00"
 	}
 	n, last, next := 0, "", ""
-	err := tx.Scan(prefix, start, func(key string, val []byte) (bool, error) {
+	err := tx.ScanBorrowed(prefix, start, func(key string, val []byte) (bool, error) {
 		if n == clampPage(max) {
 			next = last
 			return false, nil
@@ -55,11 +56,8 @@ func (s *Store[R]) listHeads(ctx context.Context, v *vaults.Vault, prefix, curso
 	err := s.b.View(ctx, func(tx *barrier.Tx) error {
 		var err error
 		p.Next, err = ScanPage(tx, prefix, cursor, max, func(_ string, val []byte) error {
-			it, err := s.current(tx, v, val, true)
-			if err == nil {
-				p.Items = append(p.Items, *it)
-			}
-			return err
+			p.Items = append(p.Items, Item[R]{})
+			return s.currentInto(&p.Items[len(p.Items)-1], tx, v, val, true)
 		})
 		return err
 	})
@@ -70,26 +68,34 @@ func (s *Store[R]) listHeads(ctx context.Context, v *vaults.Vault, prefix, curso
 // listing).
 func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte, listing bool) (*Item[R], error) {
 	it := &Item[R]{}
+	if err := s.currentInto(it, tx, v, rawHead, listing); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// currentInto is current decoding into it, which must be zero.
+func (s *Store[R]) currentInto(it *Item[R], tx *barrier.Tx, v *vaults.Vault, rawHead []byte, listing bool) error {
 	took, err := decodeHead(rawHead, &it.Head, &it.Rec, listing)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	it.Version = it.Head.Current
 	if took {
-		return it, nil
+		return nil
 	}
 	key := s.versionsPrefix(v, strings.ToLower(it.Head.Name)) + it.Version
 	raw, err := tx.Get(key)
 	if errors.Is(err, storage.ErrNotFound) {
-		return it, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := DecodeRecord(raw, &it.Rec, listing); err != nil {
-		return nil, fmt.Errorf("objects: decode %s: %w", key, err)
+		return fmt.Errorf("objects: decode %s: %w", key, err)
 	}
-	return it, nil
+	return nil
 }
 
 // ListVersions returns a page of an active object's versions.

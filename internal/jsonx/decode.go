@@ -339,17 +339,27 @@ func ParseString(val []byte) (string, error) {
 // ASCII without escapes between its quotes. Anything else is left to the
 // full path.
 func plainString(val []byte) (string, bool) {
+	body, ok := plainBody(val)
+	if !ok {
+		return "", false
+	}
+	return string(body), true
+}
+
+// plainBody returns what is between the quotes of val when plainString
+// would take it.
+func plainBody(val []byte) ([]byte, bool) {
 	n := len(val)
 	if n < 2 || val[0] != '"' || val[n-1] != '"' {
-		return "", false
+		return nil, false
 	}
 	body := val[1 : n-1]
 	for j := asciiWords(body); j < len(body); j++ {
 		if c := body[j]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			return "", false
+			return nil, false
 		}
 	}
-	return string(body), true
+	return body, true
 }
 
 // needsUnquote reports whether the string body s has escapes or bytes
@@ -440,13 +450,32 @@ func ParseStringMap(val []byte) (map[string]string, error) {
 	if IsNull(val) {
 		return nil, nil
 	}
+	// Keys and values without escapes are cut from one copy of the
+	// object's text: a map of n members costs one string allocation
+	// instead of 2n.
+	var text string
+	cut := func(b []byte) string {
+		off := cap(val) - cap(b)
+		if len(b) == 0 || off < 0 || off+len(b) > len(val) || &val[off] != &b[0] {
+			return string(b) // not a piece of val (an unescaped key), or empty
+		}
+		if text == "" {
+			text = string(val)
+		}
+		return text[off : off+len(b)]
+	}
 	m := map[string]string{}
 	err := Object(val, func(k, v []byte) error {
-		s, err := ParseString(v)
-		if err != nil {
-			return err
+		var s string
+		if body, ok := plainBody(v); ok {
+			s = cut(body)
+		} else {
+			var err error
+			if s, err = ParseString(v); err != nil {
+				return err
+			}
 		}
-		m[string(k)] = s
+		m[cut(k)] = s
 		return nil
 	})
 	if err != nil {

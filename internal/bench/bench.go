@@ -44,6 +44,11 @@ type Config struct {
 	// StallProbe, when positive, is how long to measure the machine's
 	// stalls (see Stalls) before the operations run.
 	StallProbe time.Duration
+	// ReferenceSecrets, when positive, starts a second server seeded with
+	// that many secrets and measures the secret operations on it too, in
+	// slices interleaved with the main server's: how the rate changes with
+	// the vault's size, measured in the same minutes (see Reference).
+	ReferenceSecrets int
 }
 
 // What the baseline server is sent.
@@ -83,6 +88,16 @@ type Report struct {
 	BodyBytes          int     `json:"body_bytes"`
 	// MachineStalls is the stall probe's finding (Config.StallProbe).
 	MachineStalls *Stalls `json:"machine_stalls,omitempty"`
+	// Reference describes the second server of Config.ReferenceSecrets.
+	Reference *Reference `json:"reference,omitempty"`
+}
+
+// Reference is a second keyhaven server, like the first but seeded with
+// fewer (or more) secrets; each secret operation's Result then carries its
+// numbers there, measured in slices alternating with the main server's.
+type Reference struct {
+	Secrets     int     `json:"secrets"`
+	ServerRSSMB float64 `json:"server_rss_mb,omitempty"`
 }
 
 // env is what the operations need to talk to the server under test.
@@ -138,6 +153,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
+	var ref *referenceServer
+	if cfg.ReferenceSecrets > 0 {
+		if ref, err = startReference(ctx, cfg, filepath.Join(work, "reference")); err != nil {
+			return nil, err
+		}
+		defer ref.stop()
+		rep.Reference = &Reference{Secrets: cfg.ReferenceSecrets}
+	}
 	if cfg.StallProbe > 0 {
 		fmt.Fprintf(cfg.Out, "probing the machine's own stalls for %s (a spinning thread per core)...\n", cfg.StallProbe)
 		st := probeStalls(cfg.StallProbe)
@@ -152,18 +175,28 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				return nil, err
 			}
 		}
-		fmt.Fprintf(cfg.Out, "running %s for %s (and the baseline for %s, interleaved)...\n", op.name, cfg.Duration, cfg.Duration/2)
-		l := load{client: e.client, next: op.build(e), ep: e.endpoint(), cpu: func() time.Duration { return procCPU(pid) }}
-		if cfg.Driver == DriverWire {
-			if l.wire, err = newWire(e.client, e.host, cfg.Connections); err != nil {
+		l, err := newLoad(cfg, e, op, pid)
+		if err != nil {
+			return nil, err
+		}
+		var lr *load // the same operation on the reference server
+		if ref != nil && !op.keys {
+			if lr, err = newLoad(cfg, ref.env, op, ref.pid); err != nil {
 				return nil, err
 			}
+			fmt.Fprintf(cfg.Out, "running %s for %s, on the reference server for %s and the baseline for %s, interleaved...\n", op.name, cfg.Duration, cfg.Duration, cfg.Duration/2)
+			lr.run(ctx, cfg.Connections, cfg.Warmup)
+		} else {
+			fmt.Fprintf(cfg.Out, "running %s for %s (and the baseline for %s, interleaved)...\n", op.name, cfg.Duration, cfg.Duration/2)
 		}
 		l.run(ctx, cfg.Connections, cfg.Warmup)
-		var s, b sample
+		var s, sr, b sample
 		var signs, signTime float64
 		for range rounds {
 			s.add(l.run(ctx, cfg.Connections, cfg.Duration/rounds))
+			if lr != nil {
+				sr.add(lr.run(ctx, cfg.Connections, cfg.Duration/rounds))
+			}
 			b.add(base.run(ctx, cfg.Connections, cfg.Duration/(2*rounds)))
 			if op.name == "SignRS256" {
 				n := local.run(cfg.Duration / (2 * rounds))
@@ -179,11 +212,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			r.VsLocalRSA = r.RPS / (signs / signTime)
 			localSigns, localTime = localSigns+signs, localTime+signTime
 		}
+		if lr != nil {
+			x := sr.result()
+			r.ReferenceRPS, r.ReferenceP99ms, r.ReferenceCPUusPerOp, r.ReferenceErrors = x.RPS, x.P99ms, x.CPUusPerOp, x.Errors
+			if x.RPS > 0 {
+				r.VsReference = r.RPS / x.RPS
+			}
+			lr.close()
+		}
 		allBase.add(b)
 		rep.Results = append(rep.Results, r)
-		if l.wire != nil {
-			l.wire.close()
-		}
+		l.close()
 	}
 	br := allBase.result()
 	rep.Baseline.RPS, rep.Baseline.CPUusPerOp, rep.Baseline.P99ms = br.RPS, br.CPUusPerOp, br.P99ms
@@ -191,9 +230,48 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if localTime > 0 {
 		rep.LocalRSASignPerSec = localSigns / localTime
 	}
+	if ref != nil {
+		rep.Reference.ServerRSSMB = float64(procRSS(ref.pid)) / (1 << 20)
+	}
 	rep.ServerRSSMB = float64(procRSS(pid)) / (1 << 20)
 	rep.ServerAnonMB = float64(procStatus(pid, "RssAnon")) / (1 << 20)
 	return rep, nil
+}
+
+// newLoad prepares op's load on e, whose server has process id pid.
+func newLoad(cfg Config, e *env, op operation, pid int) (*load, error) {
+	l := &load{client: e.client, next: op.build(e), ep: e.endpoint(), cpu: func() time.Duration { return procCPU(pid) }}
+	if cfg.Driver == DriverWire {
+		var err error
+		if l.wire, err = newWire(e.client, e.host, cfg.Connections); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// referenceServer is the second server of Config.ReferenceSecrets.
+type referenceServer struct {
+	pid  int
+	env  *env
+	stop func()
+}
+
+// startReference starts and seeds the reference server in dir.
+func startReference(ctx context.Context, cfg Config, dir string) (*referenceServer, error) {
+	if cfg.Target != "" {
+		return nil, fmt.Errorf("bench: a reference server is only started beside a server the benchmark starts (not with --url)")
+	}
+	srv, e, err := startServer(ctx, dir, cfg.Connections, "")
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Out, "reference server pid %d at %s; seeding %d secrets...\n", srv.pid(), e.vaultURL, cfg.ReferenceSecrets)
+	if err := e.seed(ctx, cfg.ReferenceSecrets, cfg.Connections); err != nil {
+		srv.stop()
+		return nil, err
+	}
+	return &referenceServer{pid: srv.pid(), env: e, stop: srv.stop}, nil
 }
 
 // choose checks that *v is def or other, making an empty *v def.

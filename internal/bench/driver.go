@@ -103,6 +103,14 @@ type Result struct {
 	// VsLocalRSA (SignRS256 only) compares with crypto/rsa signing
 	// in-process, measured in slices interleaved with this operation's.
 	VsLocalRSA float64 `json:"vs_local_rsa,omitempty"`
+	// The same operation on the reference server (Config.ReferenceSecrets),
+	// measured in slices alternating with this one's; VsReference is
+	// RPS / ReferenceRPS.
+	ReferenceRPS        float64 `json:"reference_rps,omitempty"`
+	ReferenceP99ms      float64 `json:"reference_p99_ms,omitempty"`
+	ReferenceCPUusPerOp float64 `json:"reference_cpu_us_per_op,omitempty"`
+	ReferenceErrors     int     `json:"reference_errors,omitempty"`
+	VsReference         float64 `json:"vs_reference,omitempty"`
 }
 
 // newTransport returns an HTTP/1.1 keep-alive transport with exactly conns
@@ -128,6 +136,13 @@ type load struct {
 	next   request
 	ep     endpoint
 	cpu    func() time.Duration
+}
+
+// close closes the load's wire connections, if any.
+func (l *load) close() {
+	if l.wire != nil {
+		l.wire.close()
+	}
 }
 
 // sample is what one or more measured slices of a load saw.

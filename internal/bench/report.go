@@ -23,6 +23,15 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "\nmachine stalls (before the operations): a thread spinning on each core for %s did not run %.2f%% of the time, in %d gaps over %s, the longest %.1f ms\n",
 			time.Duration(st.Seconds*float64(time.Second)).Round(time.Millisecond), st.LostPct, st.Gaps, stallThreshold, st.LongestMs)
 	}
+	if ref := r.Reference; ref != nil {
+		fmt.Fprintf(w, "\nbeside a reference server with %d secrets (RSS %.0f MiB), measured in slices alternating with the server's:\n", ref.Secrets, ref.ServerRSSMB)
+		for _, x := range r.Results {
+			if x.ReferenceRPS > 0 {
+				fmt.Fprintf(w, "  %s: %.0f/s with %d secrets vs %.0f/s with %d = %.0f%%; p99 %.2f vs %.2f ms; server %.1f vs %.1f µs/req; %d errors there\n",
+					x.Operation, x.RPS, r.Secrets, x.ReferenceRPS, ref.Secrets, 100*x.VsReference, x.P99ms, x.ReferenceP99ms, x.CPUusPerOp, x.ReferenceCPUusPerOp, x.ReferenceErrors)
+			}
+		}
+	}
 	if r.LocalRSASignPerSec > 0 {
 		fmt.Fprintf(w, "\ncrypto/rsa RS256 in-process on every core (interleaved with SignRS256): %.0f signs/s", r.LocalRSASignPerSec)
 		for _, x := range r.Results {

@@ -34,6 +34,9 @@ Operations: ` + strings.Join(bench.OperationNames(), ", "),
 			if cfg.Connections < 1 || cfg.Secrets < 1 || cfg.Duration <= 0 {
 				return usageError{fmt.Errorf("--connections, --secrets and --duration must be positive")}
 			}
+			if cfg.ReferenceSecrets < 0 || cfg.ReferenceSecrets > 0 && cfg.Target != "" {
+				return usageError{fmt.Errorf("--reference-secrets must not be negative, and needs a server the benchmark starts (not --url)")}
+			}
 			if cfg.StallProbe < 0 {
 				return usageError{fmt.Errorf("--stall-probe must not be negative")}
 			}
@@ -83,6 +86,7 @@ Operations: ` + strings.Join(bench.OperationNames(), ", "),
 	f.StringVar(&cfg.BaselineRequest, "baseline-request", bench.BaselineSame, "what the baseline server is sent: "+bench.BaselineSame+" (GetSecret's requests byte for byte, bearer token included) or "+bench.BaselineMinimal+" (a bare GET without a token)")
 	f.StringVar(&cfg.Driver, "driver", bench.DriverWire, "how requests are sent: "+bench.DriverWire+" (one goroutine per connection writes each request and reads its response) or "+bench.DriverNetHTTP+" (Go's http.Client)")
 	f.IntVar(&clientProcs, "client-procs", 0, "GOMAXPROCS of the load generator (default: every core)")
+	f.IntVar(&cfg.ReferenceSecrets, "reference-secrets", 0, "also start a second server seeded with this many secrets and measure the secret operations on it in slices alternating with the first's: the rate's change with the vault's size, in the same minutes (0: none)")
 	f.DurationVar(&cfg.StallProbe, "stall-probe", 2*time.Second, "before the operations, spin a thread per core this long and report the time they did not run: the machine's own stalls, the floor under tail latencies (0 skips it)")
 	return cmd
 }

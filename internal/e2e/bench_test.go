@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,9 +74,11 @@ func TestBenchTool(t *testing.T) {
 	if len(want) != 0 {
 		t.Fatalf("operations missing from the report: %v", want)
 	}
-	// The other driver, Go's http.Client, drives the same server shape.
+	// The other driver, Go's http.Client, drives the same server shape,
+	// beside a reference server with fewer secrets.
 	cmd = exec.Command(keyhavenBinary(t), "bench", "--secrets", "10", "--duration", "200ms", "--warmup", "50ms",
-		"--connections", "2", "--driver", "net/http", "--ops", "GetSecret,SetSecret", "--stall-probe", "0", "--json", out)
+		"--connections", "2", "--driver", "net/http", "--ops", "GetSecret,SetSecret", "--stall-probe", "0",
+		"--reference-secrets", "5", "--json", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("keyhaven bench --driver net/http: %v\n%s", err, b)
 	}
@@ -90,17 +93,29 @@ func TestBenchTool(t *testing.T) {
 			Errors int
 		}
 		Results []struct {
-			RPS    float64
-			Errors int
+			RPS           float64
+			Errors        int
+			ReferenceRPS  float64 `json:"reference_rps"`
+			ReferenceErrs int     `json:"reference_errors"`
+			ReferenceCPU  float64 `json:"reference_cpu_us_per_op"`
+			VsReference   float64 `json:"vs_reference"`
+		}
+		Reference *struct {
+			Secrets int     `json:"secrets"`
+			RSS     float64 `json:"server_rss_mb"`
 		}
 	}
 	if err := json.Unmarshal(raw, &again); err != nil || again.Driver != "net/http" || len(again.Results) != 2 || again.Stalls != nil ||
 		again.Baseline.RPS <= 0 || again.Baseline.Errors != 0 {
 		t.Fatalf("net/http driver report: %v %s", err, raw)
 	}
+	if again.Reference == nil || again.Reference.Secrets != 5 || again.Reference.RSS <= 0 {
+		t.Fatalf("reference server: %s", raw)
+	}
 	for _, r := range again.Results {
-		if r.RPS <= 0 || r.Errors != 0 {
-			t.Fatalf("net/http driver report: %s", raw)
+		if r.RPS <= 0 || r.Errors != 0 || r.ReferenceRPS <= 0 || r.ReferenceErrs != 0 || r.ReferenceCPU <= 0 ||
+			math.Abs(r.VsReference-r.RPS/r.ReferenceRPS) > 1e-9 {
+			t.Fatalf("net/http driver report beside a reference server: %s", raw)
 		}
 	}
 }

@@ -858,15 +858,49 @@ func TestDataKeyCache(t *testing.T) {
 		}
 	}
 	st := b.state.Load()
-	st.deks.mu.RLock()
-	n := len(st.deks.m)
-	st.deks.mu.RUnlock()
-	if n == 0 || n > maxCachedDEKs {
-		t.Fatalf("%d cached data keys, want 1..%d", n, maxCachedDEKs)
+	if n := st.deks.len(); n < maxCachedDEKs*3/4 || n > maxCachedDEKs {
+		t.Fatalf("%d cached data keys, want most of the %d it holds", n, maxCachedDEKs)
 	}
 	b.Seal()
-	if st.deks.m != nil {
-		t.Fatal("sealing kept the cached data keys")
+	if n := st.deks.len(); n != 0 {
+		t.Fatalf("sealing kept %d cached data keys", n)
+	}
+}
+
+// A set holds four data keys; a fifth that maps to it replaces one of them,
+// and the others are still served.
+func TestDataKeyCacheSets(t *testing.T) {
+	a, err := newAEAD(bytes.Repeat([]byte{3}, keySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := new(dekCache)
+	ids := make([]dekID, dekWays+1)
+	for i := range ids {
+		ids[i] = dekID{kek: a, key: fmt.Sprintf("v/a/secrets/s%d/1", i)}
+		ids[i].wrapped[0] = byte(2*i + 1) // the same set (bits 8 and up), distinct tags
+		ids[i].wrapped[5] = byte(i)       // and distinct doorkeeper slots
+		c.put(&ids[i], a)
+		c.put(&ids[i], a)
+		if c.get(&ids[i]) != a {
+			t.Fatalf("key %d not cached after its second miss", i)
+		}
+	}
+	if setOf(hashOf(&ids[0])) != setOf(hashOf(&ids[dekWays])) {
+		t.Fatal("the test's keys are not in one set")
+	}
+	served := 0
+	for i := range ids {
+		if c.get(&ids[i]) != nil {
+			served++
+		}
+	}
+	if served != dekWays || c.len() != dekWays {
+		t.Fatalf("%d of %d keys of a full set served, %d cached; want %d", served, len(ids), c.len(), dekWays)
+	}
+	c.wipe()
+	if c.len() != 0 || c.get(&ids[dekWays]) != nil {
+		t.Fatal("wipe kept entries")
 	}
 }
 
@@ -879,11 +913,7 @@ func TestDataKeyCacheAdmissionAndIdentity(t *testing.T) {
 	put(t, b, "v/a/secrets/once/1", []byte("v"))
 	mustGet(t, b, "v/a/secrets/once/1")
 	st := b.state.Load()
-	cached := func() int {
-		st.deks.mu.RLock()
-		defer st.deks.mu.RUnlock()
-		return len(st.deks.m)
-	}
+	cached := st.deks.len
 	if n := cached(); n != 0 {
 		t.Fatalf("a key read once is cached (%d entries)", n)
 	}

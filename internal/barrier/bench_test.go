@@ -3,6 +3,7 @@ package barrier
 import (
 	"bytes"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/keyhaven/keyhaven/internal/storage"
@@ -171,4 +172,42 @@ func BenchmarkTxGetSpread(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkViewGetHotParallel reads 256-byte values from 1,000 records, all
+// of whose data keys are cached, from GOMAXPROCS goroutines: the data-key
+// cache's hit path under concurrent readers.
+func BenchmarkViewGetHotParallel(b *testing.B) {
+	br, _ := benchBarrier(b)
+	const n = 1000
+	value := bytes.Repeat([]byte("s"), 256)
+	keys := make([]string, n)
+	update(b, br, func(tx *Tx) error {
+		for i := range keys {
+			keys[i] = fmt.Sprintf("v/bench/secrets/s%04d", i)
+			if err := tx.Put(keys[i], value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for range 2 { // the second miss admits a key
+		for _, k := range keys {
+			if _, err := get(br, k); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportAllocs()
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(7919))
+		for pb.Next() {
+			if _, err := get(br, keys[i%n]); err != nil {
+				b.Error(err)
+				return
+			}
+			i += 7
+		}
+	})
 }

@@ -3,7 +3,7 @@ package barrier
 import (
 	"crypto/cipher"
 	"encoding/binary"
-	"sync"
+	"math/rand/v2"
 	"sync/atomic"
 )
 
@@ -13,7 +13,10 @@ const maxCachedDEKs = 4096
 
 // doorkeeperSlots is the size of the table of recently missed data keys
 // (8 bytes each): a key is cached on its second miss within that window.
-const doorkeeperSlots = 1 << 16
+// Twice the cache's size: a working set the cache can hold is re-read well
+// within it, and at 64 KiB it stays in a core's L2 cache, so the misses of
+// a vault far larger than the cache do not each cost a trip to memory.
+const doorkeeperSlots = 2 * maxCachedDEKs
 
 // wrappedKey is a data key as stored: wrapped under a KEK, with its tag.
 type wrappedKey = [keySize + tagSize]byte
@@ -35,15 +38,31 @@ type dekID struct {
 // holds no more than the vault keys it derives from (which stay in memory
 // while unsealed anyway), and is dropped with them when the barrier seals.
 //
-// Entries are found by the wrapped key alone (random bytes, cheap to hash)
-// and count only when the whole dekID matches. A key is admitted on its
-// second miss (the doorkeeper remembers first misses), so reads spread over
-// far more records than the cache holds do not churn it: they would evict
-// on every read and hit almost never.
+// It is a 4-way set-associative table of immutable entries, placed by the
+// wrapped key (random bytes, already a hash), each slot with a tag (the
+// wrapped key's first eight bytes) that is compared before the entry is
+// looked at. A read writes nothing shared, and a read that misses — every
+// read, in a vault far larger than the cache — touches one cache line of a
+// 64 KiB table rather than a map's buckets. An entry counts only when its
+// whole dekID matches. A key is admitted on its second miss (the
+// doorkeeper remembers first misses), so reads spread over far more
+// records than the cache holds do not churn it.
 type dekCache struct {
-	mu   sync.RWMutex
-	m    map[wrappedKey]*dekEntry
+	sets [dekSets][dekWays]dekSlot
 	door [doorkeeperSlots]atomic.Uint64
+}
+
+const (
+	dekWays = 4
+	dekSets = maxCachedDEKs / dekWays
+)
+
+// dekSlot is one way of a set. The tag is written after the entry, so a
+// reader that sees a tag may still find an older entry (or none): the full
+// comparison of the entry's dekID decides.
+type dekSlot struct {
+	tag atomic.Uint64
+	e   atomic.Pointer[dekEntry]
 }
 
 type dekEntry struct {
@@ -60,22 +79,33 @@ func newDEKID(kek cipher.AEAD, env envelope, key string) dekID {
 }
 
 func (c *dekCache) get(id *dekID) cipher.AEAD {
-	c.mu.RLock()
-	e := c.m[id.wrapped]
-	c.mu.RUnlock()
-	if e == nil || e.id != *id {
-		return nil
+	h := hashOf(id)
+	set := &c.sets[setOf(h)]
+	for i := range set {
+		if set[i].tag.Load() != h {
+			continue
+		}
+		if e := set[i].e.Load(); e != nil && e.id == *id {
+			return e.aead
+		}
 	}
-	return e.aead
+	return nil
 }
+
+// hashOf places a data key in the cache and the doorkeeper. The wrapped
+// key is AES-GCM output: its first bytes are already uniformly
+// distributed, so they serve as the hash. Never 0, the empty tag and slot.
+func hashOf(id *dekID) uint64 { return binary.LittleEndian.Uint64(id.wrapped[:8]) | 1 }
+
+// setOf is the set of a hash (bits above the one hashOf sets; the
+// doorkeeper uses others still).
+func setOf(h uint64) uint64 { return (h >> 8) % dekSets }
 
 // admit reports whether a data key that just missed should be cached: true
 // when it missed before, recently.
 func (c *dekCache) admit(id *dekID) bool {
-	// The wrapped key is AES-GCM output: its first bytes are already
-	// uniformly distributed, so they serve as the hash.
-	h := binary.LittleEndian.Uint64(id.wrapped[:8]) | 1 // never 0, the empty slot
-	slot := &c.door[h%doorkeeperSlots]
+	h := hashOf(id)
+	slot := &c.door[(h>>32)%doorkeeperSlots] // other bits than the set's
 	if slot.Load() == h {
 		return true
 	}
@@ -87,28 +117,40 @@ func (c *dekCache) put(id *dekID, a cipher.AEAD) {
 	if !c.admit(id) {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[wrappedKey]*dekEntry)
+	h := hashOf(id)
+	set := &c.sets[setOf(h)]
+	way := rand.IntN(dekWays) // a full set: replace any of its entries
+	for i := range set {
+		if set[i].e.Load() == nil {
+			way = i
+			break
+		}
 	}
-	if len(c.m) >= maxCachedDEKs {
-		n := maxCachedDEKs / 8 // evict an arbitrary eighth (map order is unspecified)
-		for k := range c.m {
-			delete(c.m, k)
-			if n--; n == 0 {
-				break
+	set[way].e.Store(&dekEntry{id: *id, aead: a})
+	set[way].tag.Store(h)
+}
+
+// len counts the cached data keys.
+func (c *dekCache) len() int {
+	n := 0
+	for i := range c.sets {
+		for j := range c.sets[i] {
+			if c.sets[i][j].e.Load() != nil {
+				n++
 			}
 		}
 	}
-	c.m[id.wrapped] = &dekEntry{id: *id, aead: a}
+	return n
 }
 
 func (c *dekCache) wipe() {
-	c.mu.Lock()
-	c.m = nil
+	for i := range c.sets {
+		for j := range c.sets[i] {
+			c.sets[i][j].tag.Store(0)
+			c.sets[i][j].e.Store(nil)
+		}
+	}
 	for i := range c.door {
 		c.door[i].Store(0)
 	}
-	c.mu.Unlock()
 }

@@ -65,13 +65,15 @@ type Barrier struct {
 
 // keyState is everything the barrier holds while unsealed.
 type keyState struct {
+	// deks comes first: a keyState is large enough to be allocated
+	// page-aligned, so each of the cache's 64-byte sets fills one cache line.
+	deks dekCache
+
 	root cipher.AEAD // root KEK, immutable
 
 	mu      sync.RWMutex
 	rootKey []byte                    // nil once sealed
 	vaults  map[string]*cachedKeyring // by vault ID; nil once sealed
-
-	deks dekCache
 }
 
 // New returns a sealed barrier over store.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/keyhaven/keyhaven/internal/storage"
 	"github.com/keyhaven/keyhaven/internal/storage/memory"
@@ -858,6 +859,9 @@ func TestDataKeyCache(t *testing.T) {
 		}
 	}
 	st := b.state.Load()
+	if addr := uintptr(unsafe.Pointer(&st.deks.sets[0][0])); addr%64 != 0 {
+		t.Errorf("the data-key cache's sets start %d bytes into a cache line", addr%64)
+	}
 	if n := st.deks.len(); n < maxCachedDEKs*3/4 || n > maxCachedDEKs {
 		t.Fatalf("%d cached data keys, want most of the %d it holds", n, maxCachedDEKs)
 	}
@@ -901,6 +905,24 @@ func TestDataKeyCacheSets(t *testing.T) {
 	c.wipe()
 	if c.len() != 0 || c.get(&ids[dekWays]) != nil {
 		t.Fatal("wipe kept entries")
+	}
+
+	// Two keys with the same tag (the same wrapped bytes under two storage
+	// keys) are both cached, each served to its own reads only; a key
+	// admitted twice is cached once.
+	x, y := ids[0], ids[0]
+	y.key = "v/a/secrets/other/1"
+	b, err := newAEAD(bytes.Repeat([]byte{4}, keySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		c.put(&x, a)
+	}
+	c.door[(hashOf(&y)>>32)%doorkeeperSlots].Store(hashOf(&y)) // y has missed before
+	c.put(&y, b)
+	if c.get(&x) != a || c.get(&y) != b || c.len() != 2 {
+		t.Fatalf("same tag, two keys: %v %v, %d cached", c.get(&x) == a, c.get(&y) == b, c.len())
 	}
 }
 

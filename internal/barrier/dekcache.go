@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"encoding/binary"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 )
 
@@ -50,6 +51,9 @@ type dekID struct {
 type dekCache struct {
 	sets [dekSets][dekWays]dekSlot
 	door [doorkeeperSlots]atomic.Uint64
+	// put serializes writers (admissions are rare), so a slot's tag and
+	// entry always end up belonging together and a key is cached once.
+	putMu sync.Mutex
 }
 
 const (
@@ -119,13 +123,24 @@ func (c *dekCache) put(id *dekID, a cipher.AEAD) {
 	}
 	h := hashOf(id)
 	set := &c.sets[setOf(h)]
-	way := rand.IntN(dekWays) // a full set: replace any of its entries
+	c.putMu.Lock()
+	defer c.putMu.Unlock()
+	way := -1
 	for i := range set {
-		if set[i].e.Load() == nil {
+		e := set[i].e.Load()
+		if e != nil && set[i].tag.Load() == h && e.id == *id {
+			return // another reader admitted it meanwhile
+		}
+		if e == nil && way < 0 {
 			way = i
-			break
 		}
 	}
+	if way < 0 {
+		way = rand.IntN(dekWays) // a full set: replace any of its entries
+	}
+	// Readers may see the new tag with the old entry, or the reverse, for a
+	// moment: the full comparison of the entry decides, so that is a miss.
+	set[way].tag.Store(0)
 	set[way].e.Store(&dekEntry{id: *id, aead: a})
 	set[way].tag.Store(h)
 }

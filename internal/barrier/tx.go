@@ -137,9 +137,11 @@ func (tx *Tx) Scan(prefix, start string, fn func(key string, value []byte) (bool
 }
 
 // ScanBorrowed is Scan for a caller that keeps nothing of a value after fn
-// returns: the values are decrypted into one buffer, reused from value to
-// value and cleared after each, so a page of them neither allocates per
-// value nor leaves plaintext behind for the garbage collector.
+// returns: the values (up to a pooled buffer's 4 KiB) are decrypted into one
+// buffer, reused from value to value and cleared after each, so a page of
+// them makes no plaintext allocation per value and leaves no plaintext
+// behind for the garbage collector. A larger value gets its own buffer,
+// also cleared after fn.
 func (tx *Tx) ScanBorrowed(prefix, start string, fn func(key string, value []byte) (bool, error)) error {
 	sc := getScratch()
 	defer putScratch(sc)

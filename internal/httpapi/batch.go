@@ -37,11 +37,14 @@ func (l batchListener) Accept() (net.Conn, error) {
 	return &batchConn{Conn: c}, nil
 }
 
-// batchConn is a connection that can hold its writes: between hold and
-// release, what is written is kept (up to batchMax) and sent by release in
-// one write. Only the goroutine serving the connection's current request
-// holds and releases it; a write from anywhere else (a close alert) waits
-// for the lock and keeps the order.
+// batchConn is a connection under TLS that can hold its writes: between
+// hold and release, the TLS records written are kept (up to batchMax) and
+// sent by release in one write. Only the goroutine serving the connection's
+// current request holds and releases it. Records TLS writes meanwhile for
+// its own reasons (a KeyUpdate, an alert) join the held ones in order, and
+// a write that comes while release is sending waits for it, so nothing
+// overtakes the response. A connection closed while holding (the server
+// forced down mid-response) loses what was held, as its response is lost.
 type batchConn struct {
 	net.Conn
 	mu   sync.Mutex
@@ -88,7 +91,8 @@ func (c *batchConn) release() error {
 	b := c.held
 	c.held = nil
 	if cap(*b) <= batchMax {
-		*b = (*b)[:0] // TLS records only: nothing here is plaintext
+		clear((*b)[:cap(*b)]) // TLS records, but a pooled buffer keeps nothing of a response
+		*b = (*b)[:0]
 		batchBufs.Put(b)
 	}
 	if err != nil {
@@ -107,21 +111,14 @@ func (c *batchConn) flushLocked() error {
 	return err
 }
 
-// CloseWrite half-closes the connection when it can (crypto/tls's
-// CloseWrite and net/http's graceful close look for it).
-func (c *batchConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
-
-// batchOf returns the batchConn under a server connection, or nil.
+// batchOf returns the batchConn under a server's TLS connection, or nil.
+// Without TLS a batchConn would hold plaintext responses: it is not used.
 func batchOf(c net.Conn) *batchConn {
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return nil
 	}
-	bc, _ := c.(*batchConn)
+	bc, _ := tc.NetConn().(*batchConn)
 	return bc
 }
 

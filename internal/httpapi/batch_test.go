@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -140,10 +141,9 @@ func TestBatchWritesLeavesHTTP2Alone(t *testing.T) {
 // fakeConn records writes and can fail them.
 type fakeConn struct {
 	net.Conn
-	writes    [][]byte
-	fail      error
-	closed    bool
-	halfClose bool
+	writes [][]byte
+	fail   error
+	closed bool
 }
 
 func (f *fakeConn) Write(p []byte) (int, error) {
@@ -153,8 +153,7 @@ func (f *fakeConn) Write(p []byte) (int, error) {
 	f.writes = append(f.writes, append([]byte(nil), p...))
 	return len(p), nil
 }
-func (f *fakeConn) Close() error      { f.closed = true; return nil }
-func (f *fakeConn) CloseWrite() error { f.halfClose = true; return nil }
+func (f *fakeConn) Close() error { f.closed = true; return nil }
 
 func TestBatchConn(t *testing.T) {
 	f := &fakeConn{}
@@ -201,18 +200,30 @@ func TestBatchConn(t *testing.T) {
 	if err := c.release(); err == nil || !f.closed {
 		t.Fatalf("a failed release: %v, closed %v", err, f.closed)
 	}
-
-	if err := c.CloseWrite(); err != nil || !f.halfClose {
-		t.Fatal("CloseWrite did not reach the connection")
-	}
 }
 
+// Batching needs a batchConn under TLS, HTTP/1.x and a body worth it.
 func TestBatchOf(t *testing.T) {
 	bc := &batchConn{Conn: &fakeConn{}}
-	if batchOf(bc) != bc || batchOf(tls.Server(bc, &tls.Config{})) != bc {
-		t.Fatal("batchOf does not find the batchConn")
+	if batchOf(tls.Server(bc, &tls.Config{})) != bc {
+		t.Fatal("batchOf does not find the batchConn under TLS")
+	}
+	if batchOf(bc) != nil {
+		t.Fatal("batchOf batches a connection without TLS, whose held bytes would be plaintext")
 	}
 	if batchOf(&fakeConn{}) != nil || batchOf(tls.Server(&fakeConn{}, &tls.Config{})) != nil {
 		t.Fatal("batchOf found a batchConn that is not there")
+	}
+	req := func(major int) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.ProtoMajor = major
+		return r.WithContext(context.WithValue(r.Context(), connKey{}, &connState{batch: bc}))
+	}
+	if requestBatch(req(1), batchMin) != bc {
+		t.Fatal("an HTTP/1.1 body of batchMin bytes is not batched")
+	}
+	if requestBatch(req(1), batchMin-1) != nil || requestBatch(req(2), 100<<10) != nil ||
+		requestBatch(httptest.NewRequest(http.MethodGet, "/", nil), 100<<10) != nil {
+		t.Fatal("batched a small body, an HTTP/2 response or a request without a connection state")
 	}
 }

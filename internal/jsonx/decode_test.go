@@ -127,9 +127,11 @@ func FuzzParseScalars(f *testing.F) {
 // ParseStringMap's strings are copies: the object's text may be a
 // barrier's plaintext, cleared after it is read.
 func TestParseStringMapCopies(t *testing.T) {
-	data := []byte(`{"env":"prod","t\u0065am":"pay\nments","empty":""}`)
+	// The object inside a larger record, as callers pass it.
+	record := []byte(`{"tags":{"env":"prod","t\u0065am":"pay\nments","empty":""},"x":"after"}`)
+	data := record[len(`{"tags":`) : len(record)-len(`,"x":"after"}`)]
 	m, err := ParseStringMap(data)
-	clear(data)
+	clear(record)
 	if want := map[string]string{"env": "prod", "team": "pay\nments", "empty": ""}; err != nil || !maps.Equal(m, want) {
 		t.Fatalf("ParseStringMap = %q, %v; want %q", m, err, want)
 	}

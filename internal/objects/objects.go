@@ -100,8 +100,11 @@ func (h *Head) member(k, v []byte) error {
 		h.Meta = append(json.RawMessage(nil), v...)
 		return nil
 	case "rec":
-		// Read where it lies: the record is decoded next and dropped, and
-		// a barrier's plaintext is never reused.
+		// Read where it lies, for the callers of DecodeStored that decode
+		// it next, within the life of their value (a Get's plaintext is
+		// their own). A ScanPage visitor, whose value is cleared after it,
+		// must not keep it: the visitors decode heads with decodeHead,
+		// which reads the record out of it instead.
 		h.Rec = json.RawMessage(v[:len(v):len(v)])
 		return nil
 	}

@@ -2,7 +2,10 @@ package secrets_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -242,5 +245,53 @@ func TestLargestBackupRestores(t *testing.T) {
 	}
 	if _, err := f.svc.Backup(ctx, f.vault, "big"); kind(err) != kverr.BadParameter {
 		t.Fatalf("backup of 501 versions: %v", err)
+	}
+}
+
+// A list page's records are decrypted into one buffer that is cleared after
+// each (barrier.Tx.ScanBorrowed): every item of every page must still carry
+// its own name, tags, content type and dates, and a value no bigger or
+// smaller than another's may shift them. Items come back without values.
+func TestListPagesKeepEachItem(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, vaults.Spec{Name: "list"})
+	const n = 60
+	want := map[string]secrets.Secret{}
+	for i := range n {
+		name := fmt.Sprintf("item-%02d", i)
+		value := strings.Repeat("v", 1+i*97) // up to ~5.7 KiB: beyond the pooled buffer too
+		tags := map[string]string{"index": fmt.Sprint(i), "team": "t" + strings.Repeat("x", i%7)}
+		if i%5 == 0 {
+			tags["note"] = "caf\u00e9 \"quoted\"" // escapes and non-ASCII
+		}
+		s, err := f.svc.Set(ctx, f.vault, name, secrets.SetParams{Value: &value, ContentType: str("type/" + name), Tags: tags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[name] = *s
+		f.clock.t = f.clock.t.Add(time.Second)
+	}
+	seen := 0
+	for cursor := ""; ; {
+		p, err := f.svc.List(ctx, f.vault, cursor, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range p.Items {
+			w, ok := want[got.Name]
+			if !ok || got.Value != "" || got.ContentType != w.ContentType || !maps.Equal(got.Tags, w.Tags) ||
+				got.Attributes.Created != w.Attributes.Created || got.Attributes.Updated != w.Attributes.Updated || !got.Attributes.Enabled {
+				t.Fatalf("listed %+v, want %+v without its value", got, w)
+			}
+			delete(want, got.Name)
+			seen++
+		}
+		if p.Next == "" {
+			break
+		}
+		cursor = p.Next
+	}
+	if seen != n || len(want) != 0 {
+		t.Fatalf("listed %d of %d; missing %v", seen, n, want)
 	}
 }

@@ -96,8 +96,9 @@ type Report struct {
 // fewer (or more) secrets; each secret operation's Result then carries its
 // numbers there, measured in slices alternating with the main server's.
 type Reference struct {
-	Secrets     int     `json:"secrets"`
-	ServerRSSMB float64 `json:"server_rss_mb,omitempty"`
+	Secrets      int     `json:"secrets"`
+	ServerRSSMB  float64 `json:"server_rss_mb,omitempty"`
+	ServerAnonMB float64 `json:"server_anon_mb,omitempty"`
 }
 
 // env is what the operations need to talk to the server under test.
@@ -182,6 +183,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		var lr *load // the same operation on the reference server
 		if ref != nil && !op.keys {
 			if lr, err = newLoad(cfg, ref.env, op, ref.pid); err != nil {
+				l.close()
 				return nil, err
 			}
 			fmt.Fprintf(cfg.Out, "running %s for %s, on the reference server for %s and the baseline for %s, interleaved...\n", op.name, cfg.Duration, cfg.Duration, cfg.Duration/2)
@@ -232,6 +234,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if ref != nil {
 		rep.Reference.ServerRSSMB = float64(procRSS(ref.pid)) / (1 << 20)
+		rep.Reference.ServerAnonMB = float64(procStatus(ref.pid, "RssAnon")) / (1 << 20)
 	}
 	rep.ServerRSSMB = float64(procRSS(pid)) / (1 << 20)
 	rep.ServerAnonMB = float64(procStatus(pid, "RssAnon")) / (1 << 20)
@@ -271,7 +274,11 @@ func startReference(ctx context.Context, cfg Config, dir string) (*referenceServ
 		srv.stop()
 		return nil, err
 	}
-	return &referenceServer{pid: srv.pid(), env: e, stop: srv.stop}, nil
+	stop := func() {
+		e.client.CloseIdleConnections()
+		srv.stop()
+	}
+	return &referenceServer{pid: srv.pid(), env: e, stop: stop}, nil
 }
 
 // choose checks that *v is def or other, making an empty *v def.

@@ -24,9 +24,9 @@ func (r *Report) Print(w io.Writer) {
 			time.Duration(st.Seconds*float64(time.Second)).Round(time.Millisecond), st.LostPct, st.Gaps, stallThreshold, st.LongestMs)
 	}
 	if ref := r.Reference; ref != nil {
-		fmt.Fprintf(w, "\nbeside a reference server with %d secrets (RSS %.0f MiB), measured in slices alternating with the server's:\n", ref.Secrets, ref.ServerRSSMB)
+		fmt.Fprintf(w, "\nbeside a reference server with %d secrets (RSS %.0f MiB, %.0f MiB heap and stacks), measured in slices alternating with the server's:\n", ref.Secrets, ref.ServerRSSMB, ref.ServerAnonMB)
 		for _, x := range r.Results {
-			if x.ReferenceRPS > 0 {
+			if x.ReferenceRPS > 0 || x.ReferenceErrors > 0 {
 				fmt.Fprintf(w, "  %s: %.0f/s with %d secrets vs %.0f/s with %d = %.0f%%; p99 %.2f vs %.2f ms; server %.1f vs %.1f µs/req; %d errors there\n",
 					x.Operation, x.RPS, r.Secrets, x.ReferenceRPS, ref.Secrets, 100*x.VsReference, x.P99ms, x.ReferenceP99ms, x.CPUusPerOp, x.ReferenceCPUusPerOp, x.ReferenceErrors)
 			}

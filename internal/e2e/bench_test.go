@@ -19,7 +19,7 @@ func TestBenchTool(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "bench.json")
 	cmd := exec.Command(keyhavenBinary(t), "bench", "--secrets", "40", "--duration", "300ms", "--warmup", "100ms",
-		"--connections", "4", "--stall-probe", "100ms", "--json", out)
+		"--connections", "4", "--stall-probe", "100ms", "--reference-secrets", "30", "--json", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("keyhaven bench: %v\n%s", err, b)
 	}
@@ -35,13 +35,18 @@ func TestBenchTool(t *testing.T) {
 			Errors     *int    `json:"errors"`
 		} `json:"baseline"`
 		Results []struct {
-			Operation  string  `json:"operation"`
-			RPS        float64 `json:"rps"`
-			P50        float64 `json:"p50_ms"`
-			P99        float64 `json:"p99_ms"`
-			Errors     *int    `json:"errors"`
-			CPUusPerOp float64 `json:"cpu_us_per_op"`
+			Operation    string  `json:"operation"`
+			RPS          float64 `json:"rps"`
+			P50          float64 `json:"p50_ms"`
+			P99          float64 `json:"p99_ms"`
+			Errors       *int    `json:"errors"`
+			CPUusPerOp   float64 `json:"cpu_us_per_op"`
+			ReferenceRPS float64 `json:"reference_rps"`
+			ReferenceErr int     `json:"reference_errors"`
 		} `json:"results"`
+		Reference *struct {
+			Secrets int `json:"secrets"`
+		} `json:"reference"`
 		LocalRSASign float64 `json:"local_rsa_sign_per_s"`
 		Driver       string  `json:"driver"`
 		Stalls       *struct {
@@ -65,9 +70,19 @@ func TestBenchTool(t *testing.T) {
 	if len(want) < 10 || rep.LocalRSASign <= 0 {
 		t.Fatalf("operations %v, local RSA %v", want, rep.LocalRSASign)
 	}
+	if rep.Reference == nil || rep.Reference.Secrets != 30 {
+		t.Fatalf("reference server: %s", raw)
+	}
+	keyOps := map[string]bool{"SignRS256": true, "SignES256": true, "EncryptRSAOAEP256": true, "DecryptRSAOAEP256": true,
+		"WrapKeyA256KW": true, "UnwrapKeyA256KW": true, "EncryptA256GCM": true}
 	for _, r := range rep.Results {
 		if !want[r.Operation] || r.RPS <= 0 || r.Errors == nil || *r.Errors != 0 || r.P99 < r.P50 || r.CPUusPerOp <= 0 {
 			t.Errorf("result %+v", r)
+		}
+		// The secret operations run on the reference server too (the wire
+		// driver here, net/http below); the key operations do not.
+		if keyOps[r.Operation] != (r.ReferenceRPS == 0) || r.ReferenceErr != 0 {
+			t.Errorf("reference numbers of %s: %+v", r.Operation, r)
 		}
 		delete(want, r.Operation)
 	}

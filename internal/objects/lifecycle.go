@@ -92,6 +92,12 @@ func (s *Store[R]) currentInto(it *Item[R], tx *barrier.Tx, v *vaults.Vault, raw
 	if err != nil {
 		return err
 	}
+	if listing {
+		// The decoders copy what they keep and a list leaves the payload
+		// out: the plaintext, secret value included, goes now, not with
+		// the garbage.
+		defer clear(raw)
+	}
 	if err := DecodeRecord(raw, &it.Rec, listing); err != nil {
 		return fmt.Errorf("objects: decode %s: %w", key, err)
 	}

@@ -294,4 +294,36 @@ func TestListPagesKeepEachItem(t *testing.T) {
 	if seen != n || len(want) != 0 {
 		t.Fatalf("listed %d of %d; missing %v", seen, n, want)
 	}
+
+	// Soft-deleted heads carry no copy of their record: their pages read
+	// each version's record, which is cleared once decoded.
+	deleted := map[string]*secrets.DeletedSecret{}
+	for i := 0; i < n; i += 3 {
+		d, err := f.svc.Delete(ctx, f.vault, fmt.Sprintf("item-%02d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		deleted[d.Name] = d
+	}
+	for cursor := ""; ; {
+		p, err := f.svc.ListDeleted(ctx, f.vault, cursor, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range p.Items {
+			w, ok := deleted[got.Name]
+			if !ok || got.Value != "" || got.ContentType != w.ContentType || !maps.Equal(got.Tags, w.Tags) ||
+				got.Attributes.Created != w.Attributes.Created || got.DeletedDate != w.DeletedDate || got.DeletedDate == 0 {
+				t.Fatalf("listed deleted %+v, want %+v without its value", got, w)
+			}
+			delete(deleted, got.Name)
+		}
+		if p.Next == "" {
+			break
+		}
+		cursor = p.Next
+	}
+	if len(deleted) != 0 {
+		t.Fatalf("deleted secrets missing from the list: %v", deleted)
+	}
 }

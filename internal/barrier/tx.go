@@ -124,16 +124,7 @@ func (tx *Tx) Delete(key string) error {
 // prefix and is >= start ("" for no lower bound), in ascending key order,
 // until fn returns false or an error. Barrier-owned keys are skipped.
 func (tx *Tx) Scan(prefix, start string, fn func(key string, value []byte) (bool, error)) error {
-	sc := getScratch()
-	defer putScratch(sc)
-	return tx.scan(prefix, start, func(k, raw []byte) (bool, error) {
-		key := string(k)
-		pt, err := tx.open(key, raw, aadFor(sc, k), sc)
-		if err != nil {
-			return false, err
-		}
-		return fn(key, pt)
-	})
+	return tx.scanOpen(prefix, start, false, fn)
 }
 
 // ScanBorrowed is Scan for a caller that keeps nothing of a value after fn
@@ -143,17 +134,28 @@ func (tx *Tx) Scan(prefix, start string, fn func(key string, value []byte) (bool
 // behind for the garbage collector. A larger value gets its own buffer,
 // also cleared after fn.
 func (tx *Tx) ScanBorrowed(prefix, start string, fn func(key string, value []byte) (bool, error)) error {
+	return tx.scanOpen(prefix, start, true, fn)
+}
+
+// scanOpen is Scan, and ScanBorrowed when borrow is set.
+func (tx *Tx) scanOpen(prefix, start string, borrow bool, fn func(key string, value []byte) (bool, error)) error {
 	sc := getScratch()
 	defer putScratch(sc)
 	return tx.scan(prefix, start, func(k, raw []byte) (bool, error) {
 		key := string(k)
-		pt, err := tx.openInto(key, raw, aadFor(sc, k), sc, sc.pt[:0])
+		var dst []byte // nil: a new plaintext for the caller to keep
+		if borrow {
+			dst = sc.pt[:0]
+		}
+		pt, err := tx.openInto(key, raw, aadFor(sc, k), sc, dst)
 		if err != nil {
 			return false, err
 		}
-		defer clear(pt)
-		if cap(pt) <= maxPooledScratch && cap(pt) > cap(sc.pt) {
-			sc.pt = pt[:0]
+		if borrow {
+			defer clear(pt)
+			if cap(pt) <= maxPooledScratch && cap(pt) > cap(sc.pt) {
+				sc.pt = pt[:0]
+			}
 		}
 		return fn(key, pt)
 	})

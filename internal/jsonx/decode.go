@@ -188,31 +188,25 @@ func skipString(data []byte, i int) (int, error) {
 // 8-byte words with no '"', '\\' or control character: string content
 // that needs no look, skipped a word at a time (a key's base64 material
 // runs to kilobytes).
-func plainWords(b []byte) int {
-	const lsb, msb = 0x0101010101010101, 0x8080808080808080
-	n := 0
-	for ; len(b)-n >= 8; n += 8 {
-		w := binary.LittleEndian.Uint64(b[n:])
-		q, bs := w^(lsb*'"'), w^(lsb*'\\')
-		// A byte is flagged by (x-lsb)&^x&msb when it is zero, and by
-		// (w-0x20·lsb)&^w&msb when it is below 0x20; a word without a
-		// flagged byte has none of the three.
-		if ((q-lsb)&^q|(bs-lsb)&^bs|(w-lsb*0x20)&^w)&msb != 0 {
-			break
-		}
-	}
-	return n
-}
+func plainWords(b []byte) int { return words(b, 0) }
 
 // asciiWords is plainWords that also stops at a byte outside ASCII: the
 // prefix it passes over is string content that decodes as itself.
-func asciiWords(b []byte) int {
+func asciiWords(b []byte) int { return words(b, ^uint64(0)) }
+
+// words is plainWords, stopping also at bytes with their top bit set where
+// high has it.
+func words(b []byte, high uint64) int {
 	const lsb, msb = 0x0101010101010101, 0x8080808080808080
 	n := 0
 	for ; len(b)-n >= 8; n += 8 {
 		w := binary.LittleEndian.Uint64(b[n:])
 		q, bs := w^(lsb*'"'), w^(lsb*'\\')
-		if ((q-lsb)&^q|(bs-lsb)&^bs|(w-lsb*0x20)&^w|w)&msb != 0 {
+		// A byte is flagged by (x-lsb)&^x&msb when it is zero, by
+		// (w-0x20·lsb)&^w&msb when it is below 0x20, and by w&high&msb
+		// when it is outside ASCII and high asks for that; a word without
+		// a flagged byte has none of them.
+		if ((q-lsb)&^q|(bs-lsb)&^bs|(w-lsb*0x20)&^w|w&high)&msb != 0 {
 			break
 		}
 	}

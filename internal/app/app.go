@@ -371,8 +371,10 @@ func (a *App) noteStartGeneration() error {
 // checkHeadCopies corrects, once per process and before anything is served,
 // the copies of current versions that object heads carry, unless storage
 // shows that nothing wrote since this program last stopped cleanly: after
-// a crash, or after an earlier release (which changes versions without
-// their heads) ran on the same data, a copy may be stale.
+// a crash, or after another program ran on the same data (the first
+// releases changed versions without their heads), a copy may be stale.
+// Releases before heads became index records cannot read this release's
+// heads at all: there is no going back to them on the same data.
 func (a *App) checkHeadCopies(ctx context.Context) error {
 	if _, ok := a.store.(storage.Generations); !ok || a.headCopiesChecked.Load() {
 		return nil // a store that numbers no commits keeps nothing across starts

@@ -69,7 +69,8 @@ type keyState struct {
 	// page-aligned, so each of the cache's 64-byte sets fills one cache line.
 	deks dekCache
 
-	root cipher.AEAD // root KEK, immutable
+	root      cipher.AEAD // root KEK, immutable
+	rootIndex cipher.AEAD // the root KEK's index key, immutable
 
 	mu      sync.RWMutex
 	rootKey []byte                    // nil once sealed
@@ -95,7 +96,11 @@ func newKeyState(root []byte) (*keyState, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyState{root: aead, rootKey: root, vaults: make(map[string]*cachedKeyring)}, nil
+	idx, err := indexAEAD(kek)
+	if err != nil {
+		return nil, err
+	}
+	return &keyState{root: aead, rootIndex: idx, rootKey: root, vaults: make(map[string]*cachedKeyring)}, nil
 }
 
 // wipe zeroes the root key and drops every cached key.

@@ -9,16 +9,35 @@
 //	  ├─ root KEK = HKDF-SHA256(root, info "keyhaven/barrier/root-kek/v1")
 //	  │    protects every key outside "v/" (e.g. "sys/...") and the vault
 //	  │    key records at "sys/vaultkeys/<vaultID>"
+//	  │    └─ its index key (below), for index records outside "v/"
 //	  ├─ vault key (AES-256, one per vault, with terms) protects every key
 //	  │    of the form "v/<vaultID>/..."
+//	  │    └─ each term's index key, for the vault's index records
 //	  └─ HKDF-SHA256(root, info "keyhaven/barrier/sealbytes/v1:" + purpose)
 //	       keys for SealBytes/OpenBytes (backup blobs)
 //
-// Every stored value gets a fresh random 256-bit data key. The data key
-// encrypts the value with AES-256-GCM and is itself wrapped (AES-256-GCM) by
-// the key-encryption key (KEK) that the storage key selects: the vault key's
-// current term for "v/<vaultID>/...", the root KEK for everything else.
-// Term 0 names the root KEK; vault key terms start at 1.
+// Every value stored with Put gets a fresh random 256-bit data key. The
+// data key encrypts the value with AES-256-GCM and is itself wrapped
+// (AES-256-GCM) by the key-encryption key (KEK) that the storage key
+// selects: the vault key's current term for "v/<vaultID>/...", the root KEK
+// for everything else. Term 0 names the root KEK; vault key terms start at
+// 1.
+//
+// Index records — values that hold no secret material of their own, such
+// as an object's head, which names the current version and carries its
+// public attributes and its record still sealed under its own data key —
+// are stored with PutIndex under the KEK's index key instead:
+//
+//	index key = HKDF-SHA256(KEK's key, info "keyhaven/barrier/index-key/v1")
+//
+// one per KEK term, built with the KEK and kept beside it. Reading one
+// takes a single AES-GCM decryption with a ready cipher, where a value
+// under its own data key needs the data key unwrapped and a fresh AES key
+// schedule and GHASH table built (or a cache of them that a large vault
+// outgrows): that is what lets a list page of a million-object vault cost
+// what one of a small vault costs. The index key uses one nonce per write,
+// as the KEK does for each data key it wraps, and dies with its KEK, so
+// destroying a vault key shreds the index records too.
 //
 // # Value format (version 1)
 //
@@ -35,8 +54,20 @@
 //	label (23 bytes) || version (1) || term (4) || storage key
 //
 // with label "keyhaven/barrier/dek/v1" for the wrap and
-// "keyhaven/barrier/val/v1" for the payload. Label and header have fixed
-// lengths, so the encoding is unambiguous. Binding the storage key (which
+// "keyhaven/barrier/val/v1" for the payload.
+//
+// # Index value format (version 2)
+//
+//	offset  size  field
+//	0       1     format version (2)
+//	1       4     KEK term, uint32 big-endian
+//	5       12    nonce
+//	17      n+16  AES-256-GCM(index key of the KEK at term, value)
+//
+// with the associated data built the same way under the label
+// "keyhaven/barrier/idx/v1". In both formats label and header have fixed
+// lengths, so the encoding is unambiguous; the labels keep a value of one
+// format from opening as the other. Binding the storage key (which
 // encodes vault, collection, name and version) means a ciphertext copied to
 // another key, or two ciphertexts swapped, fail to open; binding the header
 // means the version and term cannot be changed either.
@@ -77,8 +108,9 @@
 //
 // # Caching and key hygiene
 //
-// The root KEK's cipher.AEAD is built once at unseal; each vault key
-// record's AEADs are cached after the first use. A cache entry is only used
+// The root KEK's cipher.AEAD and its index key's are built once at unseal;
+// each vault key record's AEADs (each term's and its index key's) are
+// cached after the first use. A cache entry is only used
 // when the record currently stored (in the caller's transaction snapshot) is
 // byte-for-byte the one the entry was built from, so rotation, destruction
 // and rolled-back transactions can never make the cache serve a stale key.
@@ -87,6 +119,8 @@
 // expanded AES key schedules inside crypto/aes cannot be zeroed from outside
 // the standard library; they become unreachable garbage.)
 //
-// Nonces are 96-bit values from crypto/rand. Every write uses one nonce under
-// its KEK, so a KEK should be rotated well before 2^32 writes.
+// Nonces are 96-bit values from crypto/rand. Every Put uses one nonce under
+// its KEK and every PutIndex one under the KEK's index key (the two count
+// separately), so a vault key should be rotated well before 2^32 writes of
+// either kind.
 package barrier

@@ -3,13 +3,16 @@ package barrier
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"sync"
 )
 
 const (
-	formatVersion = 1  // value format version byte
+	formatVersion = 1  // value format version byte: a value under its own data key
+	formatIndex   = 2  // format version byte of a value under its KEK's index key
 	keySize       = 32 // AES-256 key length (data, vault, root and derived keys)
 	nonceSize     = 12 // GCM standard nonce
 	tagSize       = 16 // GCM tag
@@ -24,13 +27,30 @@ const (
 
 	labelDEK = "keyhaven/barrier/dek/v1"
 	labelVal = "keyhaven/barrier/val/v1"
+	labelIdx = "keyhaven/barrier/idx/v1"
 	// aadKeyOff is where the storage key starts inside the associated data:
 	// label || version || term || key.
 	aadKeyOff = len(labelDEK) + 1 + 4
 )
 
+// The labels must share one length for the associated data to be
+// unambiguous: a constant index out of [0, 1) does not compile.
+var (
+	_ = [1]struct{}{}[len(labelVal)-len(labelDEK)]
+	_ = [1]struct{}{}[len(labelIdx)-len(labelDEK)]
+)
+
 // rootTerm is the term recorded for values protected by the root KEK.
 const rootTerm = 0
+
+// The index format: version (2) || term (4) || nonce || ciphertext + tag.
+const (
+	offIdxNonce   = offWrapNonce
+	offIdxPayload = offIdxNonce + nonceSize
+	overheadIdx   = offIdxPayload + tagSize
+	// indexKeyInfo derives a KEK's index key from the KEK's own key.
+	indexKeyInfo = "keyhaven/barrier/index-key/v1"
+)
 
 // envelope is a parsed stored value; its slices alias the raw bytes.
 type envelope struct {
@@ -131,6 +151,49 @@ func sealEnvelope(kek cipher.AEAD, term uint32, key string, value []byte) (stora
 	setAAD(aad, labelVal, header)
 	aead.Seal(stored[offPayload:offPayload], n2, value, aad)
 	return aad[aadKeyOff:], stored, nil
+}
+
+// sealIndex encrypts value for storage under key with idx, the index key of
+// the KEK at term, in one allocation like sealEnvelope.
+func sealIndex(idx cipher.AEAD, term uint32, key string, value []byte) (storageKey, stored []byte) {
+	n := overheadIdx + len(value)
+	buf := make([]byte, n+aadKeyOff+len(key))
+	stored, aad := buf[:n:n], buf[n:]
+	copy(aad[aadKeyOff:], key)
+	stored[0] = formatIndex
+	binary.BigEndian.PutUint32(stored[offTerm:], term)
+	rand.Read(stored[offIdxNonce:offIdxPayload]) // never fails
+	setAAD(aad, labelIdx, stored[:offIdxNonce])
+	idx.Seal(stored[offIdxPayload:offIdxPayload], stored[offIdxNonce:offIdxPayload], value, aad)
+	return aad[aadKeyOff:], stored
+}
+
+// openIndex decrypts a value in the index format (raw[0] == formatIndex)
+// with idx, into dst when it has room. aad is as for openEnvelope.
+func openIndex(idx cipher.AEAD, raw, aad, dst []byte) ([]byte, error) {
+	if len(raw) < overheadIdx {
+		return nil, ErrIntegrity
+	}
+	setAAD(aad, labelIdx, raw[:offIdxNonce])
+	body := raw[offIdxPayload:]
+	if n := len(body) - tagSize; dst == nil || cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	out, err := idx.Open(dst[:0], raw[offIdxNonce:offIdxPayload], body, aad)
+	if err != nil {
+		return nil, ErrIntegrity
+	}
+	return out, nil
+}
+
+// indexAEAD derives the index key of a KEK from the KEK's key.
+func indexAEAD(kek []byte) (cipher.AEAD, error) {
+	k, err := hkdf.Key(sha256.New, kek, nil, indexKeyInfo, keySize)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(k)
+	return newAEAD(k)
 }
 
 // newAEAD returns AES-256-GCM keyed with key. The caller may zero key

@@ -3,6 +3,7 @@ package barrier
 import (
 	"bytes"
 	"crypto/cipher"
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -72,11 +73,25 @@ func (tx *Tx) open(key string, raw, aad []byte, sc *scratch) ([]byte, error) {
 
 // openInto is open that decrypts into dst when it has room.
 func (tx *Tx) openInto(key string, raw, aad []byte, sc *scratch, dst []byte) ([]byte, error) {
+	if len(raw) > 0 && raw[0] == formatIndex {
+		if len(raw) < overheadIdx {
+			return nil, fmt.Errorf("barrier: open %q: %w", key, ErrIntegrity)
+		}
+		idx, err := tx.readKEK(key, binary.BigEndian.Uint32(raw[offTerm:]), sc, true)
+		if err != nil {
+			return nil, err
+		}
+		pt, err := openIndex(idx, raw, aad, dst)
+		if err != nil {
+			return nil, fmt.Errorf("barrier: open %q: %w", key, err)
+		}
+		return pt, nil
+	}
 	env, err := parseEnvelope(raw)
 	if err != nil {
 		return nil, fmt.Errorf("barrier: open %q: %w", key, err)
 	}
-	kek, err := tx.readKEK(key, env.term, sc)
+	kek, err := tx.readKEK(key, env.term, sc, false)
 	if err != nil {
 		return nil, err
 	}
@@ -95,21 +110,76 @@ func (tx *Tx) openInto(key string, raw, aad []byte, sc *scratch, dst []byte) ([]
 	return pt, nil
 }
 
-// Put encrypts value and stores it at key. Keys under "v/<vaultID>/" need
-// that vault's key (see CreateVaultKey).
+// Put encrypts value under a fresh data key of its own and stores it at
+// key. Keys under "v/<vaultID>/" need that vault's key (see
+// CreateVaultKey).
 func (tx *Tx) Put(key string, value []byte) error {
+	_, err := tx.PutSealed(key, value)
+	return err
+}
+
+// PutSealed is Put that also returns a copy of the value as sealed and
+// stored, for a record that carries it (an index entry with the current
+// version of what it indexes) to open later with OpenSealed.
+func (tx *Tx) PutSealed(key string, value []byte) ([]byte, error) {
 	if err := tx.checkKey(key, true); err != nil {
-		return err
+		return nil, err
 	}
-	kek, term, err := tx.writeKEK(key)
+	kek, term, err := tx.writeKEK(key, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	k, v, err := sealEnvelope(kek, term, key, value)
 	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(v), tx.stx.Put(k, v)
+}
+
+// PutIndex encrypts value under the index key of key's KEK (see the
+// package doc) instead of a data key of its own, and stores it at key:
+// reading it back takes one decryption with a cipher the barrier keeps,
+// not a data key's unwrapping and expansion. It is for records that hold
+// no secret material of their own (an object's head, which names its
+// current version and carries that version's public attributes and sealed
+// record); anything secret goes through Put. Get and Scan open both forms.
+func (tx *Tx) PutIndex(key string, value []byte) error {
+	if err := tx.checkKey(key, true); err != nil {
 		return err
 	}
+	idx, term, err := tx.writeKEK(key, true)
+	if err != nil {
+		return err
+	}
+	k, v := sealIndex(idx, term, key, value)
 	return tx.stx.Put(k, v)
+}
+
+// Stored returns a copy of the value at key as it is stored, sealed,
+// without decrypting it (see PutSealed), or an error wrapping
+// storage.ErrNotFound.
+func (tx *Tx) Stored(key string) ([]byte, error) {
+	if err := tx.checkKey(key, false); err != nil {
+		return nil, err
+	}
+	raw, err := tx.stx.Get([]byte(key))
+	if err != nil {
+		return nil, fmt.Errorf("barrier: get %q: %w", key, err)
+	}
+	return bytes.Clone(raw), nil
+}
+
+// OpenSealed decrypts sealed, a value as stored at key (from PutSealed or
+// Stored), as Get would if it were stored there now: a value sealed for
+// another key, or changed, fails with ErrIntegrity. The result belongs to
+// the caller.
+func (tx *Tx) OpenSealed(key string, sealed []byte) ([]byte, error) {
+	if err := tx.checkKey(key, false); err != nil {
+		return nil, err
+	}
+	sc := getScratch()
+	defer putScratch(sc)
+	return tx.open(key, sealed, aadFor(sc, key), sc)
 }
 
 // Delete removes key. Deleting an absent key is not an error.
@@ -189,10 +259,14 @@ func (tx *Tx) scan(prefix, start string, fn func(k, v []byte) (bool, error)) err
 	})
 }
 
-// writeKEK returns the KEK and term that new values at key are sealed with.
-func (tx *Tx) writeKEK(key string) (cipher.AEAD, uint32, error) {
+// writeKEK returns the KEK (or with index, its index key) and term that
+// new values at key are sealed with.
+func (tx *Tx) writeKEK(key string, index bool) (cipher.AEAD, uint32, error) {
 	id, inVault, err := vaultOf(key)
 	if err != nil || !inVault {
+		if index {
+			return tx.st.rootIndex, rootTerm, err
+		}
 		return tx.st.root, rootTerm, err
 	}
 	sc := getScratch()
@@ -201,11 +275,15 @@ func (tx *Tx) writeKEK(key string) (cipher.AEAD, uint32, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	if index {
+		return kr.index[kr.current], kr.current, nil
+	}
 	return kr.aeads[kr.current], kr.current, nil
 }
 
-// readKEK returns the KEK for a value at key sealed at term.
-func (tx *Tx) readKEK(key string, term uint32, sc *scratch) (cipher.AEAD, error) {
+// readKEK returns the KEK (or with index, its index key) for a value at
+// key sealed at term.
+func (tx *Tx) readKEK(key string, term uint32, sc *scratch, index bool) (cipher.AEAD, error) {
 	id, inVault, err := vaultOf(key)
 	if err != nil {
 		return nil, err
@@ -214,13 +292,20 @@ func (tx *Tx) readKEK(key string, term uint32, sc *scratch) (cipher.AEAD, error)
 		if term != rootTerm {
 			return nil, fmt.Errorf("barrier: open %q: %w: unknown key term", key, ErrIntegrity)
 		}
+		if index {
+			return tx.st.rootIndex, nil
+		}
 		return tx.st.root, nil
 	}
 	kr, err := tx.keyring(id, sc)
 	if err != nil {
 		return nil, err
 	}
-	if kek := kr.aeads[term]; kek != nil {
+	keys := kr.aeads
+	if index {
+		keys = kr.index
+	}
+	if kek := keys[term]; kek != nil {
 		return kek, nil
 	}
 	return nil, fmt.Errorf("barrier: open %q: %w: unknown key term", key, ErrIntegrity)

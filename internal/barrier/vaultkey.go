@@ -13,11 +13,12 @@ import (
 	"github.com/keyhaven/keyhaven/internal/storage"
 )
 
-// keyring is the usable form of one vault key record: an AEAD per term.
-// It is immutable once built.
+// keyring is the usable form of one vault key record: per term, the vault
+// key's AEAD and its index key's. It is immutable once built.
 type keyring struct {
 	current uint32
 	aeads   map[uint32]cipher.AEAD
+	index   map[uint32]cipher.AEAD
 }
 
 // cachedKeyring is a keyring together with the stored record it was built
@@ -221,9 +222,12 @@ func (st *keyState) buildKeyring(recKey string, raw []byte) (*keyring, error) {
 		return nil, err
 	}
 	defer wipeKeys(keys[:cap(keys)])
-	kr := &keyring{current: current, aeads: make(map[uint32]cipher.AEAD, len(keys))}
+	kr := &keyring{current: current, aeads: make(map[uint32]cipher.AEAD, len(keys)), index: make(map[uint32]cipher.AEAD, len(keys))}
 	for i := range keys {
 		if kr.aeads[keys[i].term], err = newAEAD(keys[i].key[:]); err != nil {
+			return nil, err
+		}
+		if kr.index[keys[i].term], err = indexAEAD(keys[i].key[:]); err != nil {
 			return nil, err
 		}
 	}

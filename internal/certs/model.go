@@ -1,6 +1,9 @@
 package certs
 
 import (
+	"encoding/json"
+
+	"github.com/keyhaven/keyhaven/internal/jsonx"
 	"github.com/keyhaven/keyhaven/internal/kverr"
 	"github.com/keyhaven/keyhaven/internal/objects"
 )
@@ -18,6 +21,24 @@ type record struct {
 	Created       int64             `json:"created"`
 	Updated       int64             `json:"updated"`
 	PreserveOrder bool              `json:"preserveCertOrder,omitempty"`
+}
+
+// DecodeRecord decodes the record at the start of data as json.Unmarshal
+// would (objects.RecordDecoder). A record holds no secret; for a list,
+// which shows the certificate's thumbprint and attributes, the issuers'
+// chain is left out, which keeps the list's copy in the head small.
+func (r *record) DecodeRecord(data []byte, listing bool) (int, error) {
+	n, err := jsonx.ValueLen(data)
+	if err != nil {
+		return 0, err
+	}
+	if err := json.Unmarshal(data[:n], r); err != nil {
+		return 0, err
+	}
+	if listing {
+		r.Chain = nil
+	}
+	return n, nil
 }
 
 type item = objects.Item[record]

@@ -1,9 +1,11 @@
 package certs
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/events"
 	"github.com/keyhaven/keyhaven/internal/keys"
 	"github.com/keyhaven/keyhaven/internal/kverr"
+	"github.com/keyhaven/keyhaven/internal/objects"
 	"github.com/keyhaven/keyhaven/internal/secrets"
 	"github.com/keyhaven/keyhaven/internal/storage/memory"
 	"github.com/keyhaven/keyhaven/internal/vaults"
@@ -329,5 +332,48 @@ func TestCertificateExpiryEvents(t *testing.T) {
 	run()
 	if count(events.CertificateExpired, "plain") != 2 {
 		t.Fatalf("a restored, expired certificate: %d expired events, want 2", count(events.CertificateExpired, "plain"))
+	}
+}
+
+// A record decodes as json.Unmarshal decodes it; for a list, without its
+// issuers' chain. A list shows each certificate's own thumbprint from the
+// head alone.
+func TestRecordDecodeAndList(t *testing.T) {
+	in := record{DER: []byte{1, 2, 3}, Chain: [][]byte{{4}, {5, 6}}, ContentType: "application/x-pem-file",
+		Tags: map[string]string{"a": "b"}, Enabled: true, NotBefore: 1, Expires: 2, Created: 3, Updated: 4, PreserveOrder: true}
+	raw, err := objects.Marshal(&in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, listing := range []bool{false, true} {
+		var want, got record
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		if listing {
+			want.Chain = nil
+		}
+		n, err := got.DecodeRecord(append(bytes.Clone(raw), " ,"...), listing)
+		if err != nil || n != len(raw) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("listing %v: %+v (%d of %d bytes), %v; want %+v", listing, got, n, len(raw), err, want)
+		}
+	}
+
+	s, v, _, _ := newTestService(t)
+	ctx := context.Background()
+	for _, name := range []string{"one", "two"} {
+		if _, err := s.Create(ctx, v, name, CreateParams{Policy: ecPolicy(IssuerSelf)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := s.List(ctx, v, "", 25)
+	if err != nil || len(p.Items) != 2 {
+		t.Fatalf("List: %+v, %v", p, err)
+	}
+	for _, c := range p.Items {
+		full, err := s.Get(ctx, v, c.Name, "")
+		if err != nil || !bytes.Equal(c.Thumbprint, full.Thumbprint) || len(c.Thumbprint) != 20 || c.Attributes != full.Attributes {
+			t.Fatalf("%s listed %+v, read %+v, %v", c.Name, c, full, err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package keys_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/events"
 	"github.com/keyhaven/keyhaven/internal/keys"
+	"github.com/keyhaven/keyhaven/internal/objects"
 	"github.com/keyhaven/keyhaven/internal/storage/memory"
 	"github.com/keyhaven/keyhaven/internal/vaults"
 )
@@ -149,5 +151,75 @@ func wantEvents(t *testing.T, b *barrier.Barrier, want ...string) {
 	slices.Sort(want)
 	if got := outbox(t, b); !slices.Equal(got, want) {
 		t.Fatalf("events %q, want %q", got, want)
+	}
+}
+
+// A key's private material is stored only in its version's record, under
+// that version's own data key: the heads (index records, active and
+// deleted) list the key with its material left out.
+func TestHeadsHoldNoMaterial(t *testing.T) {
+	ctx := context.Background()
+	b := barrier.New(memory.New())
+	if err := b.Initialize(ctx, barrier.NewDevSeal()); err != nil {
+		t.Fatal(err)
+	}
+	clock := func() time.Time { return time.Unix(1_700_000_000, 0) }
+	v, err := vaults.New(b, clock).Create(ctx, vaults.Spec{Name: "keyheads"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := keys.New(b, clock)
+	for _, name := range []string{"ec", "gone"} {
+		if _, err := svc.Create(ctx, v, name, keys.CreateParams{Kty: "EC", Curve: "P-256"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.Import(ctx, v, "oct", keys.ImportParams{JWK: []byte(`{"kty":"oct","k":"AAECAwQFBgcICQoLDA0ODw"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Delete(ctx, v, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	prefix := "v/" + v.ID + "/"
+	heads := map[string][]byte{}
+	material := map[string]string{} // by name: the material as its record stores it
+	err = b.View(ctx, func(tx *barrier.Tx) error {
+		return tx.Scan(prefix, "", func(key string, val []byte) (bool, error) {
+			rest := strings.TrimPrefix(key, prefix)
+			coll, path, _ := strings.Cut(rest, "/")
+			switch coll {
+			case "keys", "deletedkeys":
+				heads[path] = bytes.Clone(val)
+			case "keys-versions":
+				var rec struct {
+					Material string `json:"material"`
+				}
+				if err := json.Unmarshal(val, &rec); err != nil || len(rec.Material) < 16 {
+					t.Errorf("version %s: material %q, %v", path, rec.Material, err)
+				}
+				name, _, _ := strings.Cut(path, "/")
+				material[name] = rec.Material
+			}
+			return true, nil
+		})
+	})
+	if err != nil || len(heads) != 3 || len(material) != 3 {
+		t.Fatalf("%d heads, %d versions with material, %v", len(heads), len(material), err)
+	}
+	for name, raw := range heads {
+		var h objects.Head
+		if err := h.DecodeStored(raw); err != nil || h.Sealed == nil || h.Listed == nil {
+			t.Fatalf("head %s: %+v, %v", name, h, err)
+		}
+		var listed struct {
+			Material *string `json:"material"`
+			Kty      string  `json:"kty"`
+		}
+		if err := json.Unmarshal(h.Listed, &listed); err != nil || listed.Material != nil || listed.Kty == "" {
+			t.Errorf("head %s lists %s", name, h.Listed)
+		}
+		if bytes.Contains(raw, []byte(material[name])) || bytes.Contains(raw, []byte(material[name][:16])) {
+			t.Errorf("head %s holds its key's material", name)
+		}
 	}
 }

@@ -76,32 +76,16 @@ func (s *Store[R]) current(tx *barrier.Tx, v *vaults.Vault, rawHead []byte, list
 
 // currentInto is current decoding into it, which must be zero.
 func (s *Store[R]) currentInto(it *Item[R], tx *barrier.Tx, v *vaults.Vault, rawHead []byte, listing bool) error {
-	took, err := decodeHead(rawHead, &it.Head, &it.Rec, listing)
+	c, err := decodeHead(rawHead, &it.Head, &it.Rec, listing)
 	if err != nil {
 		return err
 	}
 	it.Version = it.Head.Current
-	if took {
+	if c.took {
 		return nil
 	}
-	key := s.versionsPrefix(v, strings.ToLower(it.Head.Name)) + it.Version
-	raw, err := tx.Get(key)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if listing {
-		// The decoders copy what they keep and a list leaves the payload
-		// out: the plaintext, secret value included, goes now, not with
-		// the garbage.
-		defer clear(raw)
-	}
-	if err := DecodeRecord(raw, &it.Rec, listing); err != nil {
-		return fmt.Errorf("objects: decode %s: %w", key, err)
-	}
-	return nil
+	_, err = readCurrent(tx, s.versionsPrefix(v, strings.ToLower(it.Head.Name))+it.Version, c, &it.Rec, listing)
+	return err
 }
 
 // ListVersions returns a page of an active object's versions.
@@ -157,7 +141,15 @@ func (t *Tx[R]) Delete(name string) (*Item[R], error) {
 	if err := t.tx.Put(s.purgeKey(v, lname, it.Head.ScheduledPurgeDate), nil); err != nil {
 		return nil, err
 	}
-	return it, putJSON(t.tx, s.deletedKey(v, lname), &it.Head)
+	// A deleted object's versions do not change until it is recovered
+	// (which writes its active head anew) or purged: its head keeps the
+	// copies, for GetDeleted and ListDeleted.
+	raw, sealed, err := s.storedVersion(t.tx, s.versionsPrefix(v, lname)+it.Version)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(raw)
+	return it, s.writeHead(t.tx, s.deletedKey(v, lname), &it.Head, raw, sealed)
 }
 
 // getDeleted reads a soft-deleted object's head and current version.

@@ -15,6 +15,12 @@
 //	v/<vault-id>/<collection>-versions/<name>/<ver>    one version's record
 //	sys/purge/<collection>/<unix-seconds>/<vault-id>/<name>  purge schedule
 //
+// A version's record is sealed under a data key of its own. Heads are index
+// records (barrier.Tx.PutIndex, under the vault key's index key): an active
+// one carries its current version's record as a list shows it (without the
+// secret payload) and as sealed, so a list page opens no data key and a
+// read of the current version takes one storage read.
+//
 // <name> is lower-cased. Each operation is one storage transaction, durable
 // before it returns. Functions given to Update may run more than once.
 package objects
@@ -23,6 +29,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -59,39 +66,130 @@ type Head struct {
 	// refuse to change it; the owner changes it inside its own
 	// transactions (In, Linked).
 	Managed bool `json:"managed,omitempty"`
-	// Rec is a copy of the current version's stored record, so that reading
-	// an object's current version, or a page of objects, takes one storage
-	// read instead of two. Only PutHead, Put and add write heads of active
-	// objects, and they keep it equal to that record; a head without it
-	// (written before it existed, or soft-deleted) makes readers read the
-	// version. Items handed out never carry it.
+	// Listed is the current version's record without its secret payload
+	// (as DecodeRecord reads it for a list), and Sealed that version's
+	// record as stored, still under its own data key. The head itself is an
+	// index record (barrier.Tx.PutIndex): a list page reads heads alone and
+	// opens no data key, and reading the current version takes one storage
+	// read. Only writeHead writes them, from the record just stored or
+	// read, so they always match it; items handed out never carry them.
+	// Sealed is framed before the head's JSON (see encodeHead), not inside
+	// it.
+	Listed json.RawMessage `json:"listed,omitempty"`
+	Sealed []byte          `json:"-"`
+	// ListedForm is the listedForm that Listed was written in; a head with
+	// another is read as if it had no Listed.
+	ListedForm int `json:"listedForm,omitempty"`
+	// Rec is the plaintext copy of the current version's record that heads
+	// written by earlier releases carry (those heads are sealed under their
+	// own data keys). It is read, never written.
 	Rec json.RawMessage `json:"rec,omitempty"`
 }
 
-// DecodeStored decodes a head as json.Unmarshal would, except that Rec is
-// a slice of data, not a copy.
-func (h *Head) DecodeStored(data []byte) error {
-	return jsonx.Object(data, h.member)
+// A stored head is its JSON, or with a sealed copy of the current record
+//
+//	headFramed (1) || uvarint length || sealed record || JSON
+//
+// so that a list skips the copy without reading it and a read takes it as
+// it lies, with no text encoding.
+const headFramed = 0x01
+
+// encodeHead returns h as stored.
+func encodeHead(h *Head) ([]byte, error) {
+	js, err := Marshal(h)
+	if err != nil || len(h.Sealed) == 0 {
+		return js, err
+	}
+	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(h.Sealed)+len(js))
+	out = binary.AppendUvarint(append(out, headFramed), uint64(len(h.Sealed)))
+	return append(append(out, h.Sealed...), js...), nil
 }
 
-// decodeHead decodes a head and reads its copy of the current record into
-// rec where it lies (one pass over the head) instead of leaving it in Rec;
-// took reports whether the head had one. As with json.Unmarshal, the last
-// of repeated members counts, and a null record is none.
-func decodeHead[R any](data []byte, h *Head, rec *R, listing bool) (took bool, err error) {
+// splitHead returns a stored head's sealed copy (nil: none) and JSON.
+func splitHead(data []byte) (sealed, js []byte, err error) {
+	if len(data) == 0 || data[0] != headFramed {
+		return nil, data, nil
+	}
+	n, k := binary.Uvarint(data[1:])
+	if k <= 0 || n == 0 || n > uint64(len(data)-1-k) {
+		return nil, nil, jsonx.ErrSyntax
+	}
+	rest := data[1+k:]
+	return rest[:n:n], rest[n:], nil
+}
+
+// DecodeStored decodes a stored head: its JSON as json.Unmarshal would,
+// except that Rec, Listed and Sealed are slices of data, not copies.
+func (h *Head) DecodeStored(data []byte) error {
+	sealed, js, err := splitHead(data)
+	if err != nil {
+		return err
+	}
+	if err := jsonx.Object(js, h.member); err != nil {
+		return err
+	}
+	h.Sealed = sealed
+	return nil
+}
+
+// withoutCopies returns h without the copies of the current version.
+func (h Head) withoutCopies() Head {
+	h.Listed, h.Sealed, h.Rec, h.ListedForm = nil, nil, nil, 0
+	return h
+}
+
+// listedForm numbers the form of a head's Listed: what the record types'
+// listing decoders (RecordDecoder) keep and how they marshal it. Change it
+// whenever that changes, so that heads written before are read through
+// their sealed copies instead of a Listed of the old form.
+const listedForm = 1
+
+// headCopy is what a head gave of its current version's record.
+type headCopy struct {
+	took   bool   // the record is read: a plaintext copy, or Listed when listing
+	listed bool   // what was read is Listed
+	sealed []byte // the sealed copy, where it lies (nil: none)
+}
+
+// decodeHead decodes a head and reads the record it carries for the
+// reader into rec where it lies (one pass over the head): Listed when
+// listing, an earlier release's plaintext copy (Rec) either way. Sealed
+// is left where it lies, for a reader that needs it to open. As
+// with json.Unmarshal, the last of repeated members counts, and a null
+// record is none; a Listed of another form than listedForm is none too.
+// h is left without copies.
+func decodeHead[R any](data []byte, h *Head, rec *R, listing bool) (c headCopy, err error) {
+	var zero R
 	take := func(k, rest []byte) (int, error) {
-		if string(k) != "rec" {
+		switch string(k) {
+		case "rec":
+		case "listed":
+			if !listing {
+				return jsonx.ValueLen(rest)
+			}
+		default:
 			return 0, nil
 		}
-		var zero R
-		*rec, took = zero, false
+		*rec, c.took, c.listed = zero, false, false
 		if bytes.HasPrefix(rest, []byte("null")) {
 			return 4, nil // as if absent: readers read the version
 		}
-		took = true
+		c.took, c.listed = true, string(k) == "listed"
 		return recordAt(rest, rec, listing)
 	}
-	return took, jsonx.ObjectTaking(data, take, h.member)
+	sealed, js, err := splitHead(data)
+	if err != nil {
+		return headCopy{}, err
+	}
+	if err := jsonx.ObjectTaking(js, take, h.member); err != nil {
+		return headCopy{}, err
+	}
+	if c.listed && h.ListedForm != listedForm {
+		*rec, c.took, c.listed = zero, false, false
+	}
+	*h = h.withoutCopies()
+	c.sealed = sealed
+	return c, nil
 }
 
 func (h *Head) member(k, v []byte) error {
@@ -99,13 +197,18 @@ func (h *Head) member(k, v []byte) error {
 	case "meta":
 		h.Meta = append(json.RawMessage(nil), v...)
 		return nil
-	case "rec":
-		// Read where it lies, for the callers of DecodeStored that decode
-		// it next, within the life of their value (a Get's plaintext is
+	case "rec", "listed":
+		// Read where they lie, for the callers of DecodeStored that decode
+		// them next, within the life of their value (a Get's plaintext is
 		// their own). A ScanPage visitor, whose value is cleared after it,
-		// must not keep it: the visitors decode heads with decodeHead,
-		// which reads the record out of it instead.
-		h.Rec = json.RawMessage(v[:len(v):len(v)])
+		// must not keep them: the visitors decode heads with decodeHead,
+		// which reads the record out instead.
+		raw := json.RawMessage(v[:len(v):len(v)])
+		if string(k) == "rec" {
+			h.Rec = raw
+		} else {
+			h.Listed = raw
+		}
 		return nil
 	}
 	if jsonx.IsNull(v) {
@@ -123,6 +226,10 @@ func (h *Head) member(k, v []byte) error {
 		h.ScheduledPurgeDate, err = jsonx.ParseInt(v)
 	case "managed":
 		h.Managed, err = jsonx.ParseBool(v)
+	case "listedForm":
+		var n int64
+		n, err = jsonx.ParseInt(v)
+		h.ListedForm = int(n)
 	}
 	return err // unknown members are ignored, as json.Unmarshal does
 }
@@ -256,36 +363,66 @@ func (t *Tx[R]) Get(name, version string) (*Item[R], error) {
 		return nil, err
 	}
 	it := &Item[R]{}
+	var c headCopy
 	if version == "" {
-		// The usual read: the head and its copy of the current record in
-		// one pass.
-		took, err := decodeHead(raw, &it.Head, &it.Rec, false)
-		if err != nil {
+		// The usual read: the head, and the copy of the current record in
+		// it, in one pass.
+		if c, err = decodeHead(raw, &it.Head, &it.Rec, false); err != nil {
 			return nil, fmt.Errorf("objects: decode the head of %s: %w", lname, err)
 		}
 		it.Version = strings.ToLower(it.Head.Current)
-		if took {
-			return it, nil
-		}
 	} else {
-		if err := it.Head.DecodeStored(raw); err != nil {
+		var h Head
+		if err := h.DecodeStored(raw); err != nil {
 			return nil, fmt.Errorf("objects: decode the head of %s: %w", lname, err)
 		}
-		rec := it.Head.Rec
-		it.Head.Rec = nil
-		it.Version = strings.ToLower(version)
-		if len(rec) > 0 && !jsonx.IsNull(rec) && it.Version == strings.ToLower(it.Head.Current) {
-			if err := DecodeRecord(rec, &it.Rec, false); err != nil {
-				return nil, fmt.Errorf("objects: decode the current version of %s: %w", lname, err)
+		it.Head, it.Version = h.withoutCopies(), strings.ToLower(version)
+		if it.Version == strings.ToLower(h.Current) {
+			if len(h.Rec) > 0 && !jsonx.IsNull(h.Rec) {
+				if err := DecodeRecord(h.Rec, &it.Rec, false); err != nil {
+					return nil, fmt.Errorf("objects: decode the current version of %s: %w", lname, err)
+				}
+				return it, nil
 			}
-			return it, nil
+			c.sealed = h.Sealed
 		}
 	}
-	found, err := getJSON(t.tx, t.s.versionsPrefix(t.v, lname)+it.Version, &it.Rec)
+	found, err := readCurrent(t.tx, t.s.versionsPrefix(t.v, lname)+it.Version, c, &it.Rec, false)
 	if err != nil || !found {
 		return nil, errOr(err, t.s.errs.NotFound(idText(name, version)))
 	}
 	return it, nil
+}
+
+// readCurrent completes the read of a version whose head gave c: the
+// record decodeHead took, else the head's sealed copy opened, else the
+// version's own entry read. found is false when the version has none.
+func readCurrent[R any](tx *barrier.Tx, key string, c headCopy, rec *R, listing bool) (found bool, err error) {
+	if c.took {
+		return true, nil
+	}
+	var pt []byte
+	if c.sealed != nil {
+		pt, err = tx.OpenSealed(key, c.sealed)
+	} else {
+		pt, err = tx.Get(key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return false, nil
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	if listing {
+		// The decoders copy what they keep and a list leaves the payload
+		// out: the plaintext, secret value included, goes now, not with
+		// the garbage.
+		defer clear(pt)
+	}
+	if err := DecodeRecord(pt, rec, listing); err != nil {
+		return false, fmt.Errorf("objects: decode %s: %w", key, err)
+	}
+	return true, nil
 }
 
 // rawHead reads an active object's stored head; notFound names what is
@@ -315,51 +452,102 @@ func (t *Tx[R]) head(name string) (*Head, error) {
 	if err := h.DecodeStored(raw); err != nil {
 		return nil, fmt.Errorf("objects: decode the head of %s: %w", strings.ToLower(name), err)
 	}
-	h.Rec = nil
+	h = h.withoutCopies()
 	return &h, nil
 }
 
 // Put writes a version's record of an active object (after Get); when it is
-// the current version, the head's copy follows.
+// the current version, the head's copies follow.
 func (t *Tx[R]) Put(it *Item[R]) error {
 	lname := strings.ToLower(it.Head.Name)
-	raw, err := t.putVersion(lname, it.Version, &it.Rec)
+	raw, sealed, err := t.putVersion(lname, it.Version, &it.Rec)
 	if err != nil {
 		return err
 	}
+	defer clear(raw) // the plaintext, payload included, is not kept
 	var h Head
 	found, err := getJSON(t.tx, t.s.headKey(t.v, lname), &h)
 	if err != nil || !found || !strings.EqualFold(h.Current, it.Version) {
 		return err
 	}
-	return t.putHead(&h, raw)
+	return t.putHead(&h, raw, sealed)
 }
 
-// PutHead writes an active object's head (after Get), e.g. its Meta, with a
-// copy of its current version's record as stored.
+// PutHead writes an active object's head (after Get), e.g. its Meta, with
+// copies of its current version's record as stored.
 func (t *Tx[R]) PutHead(h *Head) error {
-	raw, err := t.tx.Get(t.s.versionsPrefix(t.v, strings.ToLower(h.Name)) + strings.ToLower(h.Current))
-	if err != nil && !isNotFound(err) {
+	raw, sealed, err := t.s.storedVersion(t.tx, t.s.versionsPrefix(t.v, strings.ToLower(h.Name))+strings.ToLower(h.Current))
+	if err != nil {
 		return err
 	}
-	return t.putHead(h, raw)
+	defer clear(raw) // the plaintext, payload included, is not kept
+	return t.putHead(h, raw, sealed)
 }
 
-// putVersion stores a version's record and returns it as stored.
-func (t *Tx[R]) putVersion(lname, version string, rec *R) ([]byte, error) {
-	raw, err := Marshal(rec)
-	if err != nil {
-		return nil, err
+// storedVersion reads the version record at key in plaintext and as sealed
+// (nil, nil: there is none).
+func (s *Store[R]) storedVersion(tx *barrier.Tx, key string) (raw, sealed []byte, err error) {
+	if raw, err = tx.Get(key); err != nil {
+		if isNotFound(err) {
+			return nil, nil, nil
+		}
+		return nil, nil, err
 	}
-	return raw, t.tx.Put(t.s.versionsPrefix(t.v, lname)+version, raw)
+	if sealed, err = tx.Stored(key); err != nil {
+		return nil, nil, err
+	}
+	return raw, sealed, nil
 }
 
-// putHead stores h with rec, its current version's stored record (nil:
-// none).
-func (t *Tx[R]) putHead(h *Head, rec []byte) error {
-	stored := *h
-	stored.Rec = rec
-	return putJSON(t.tx, t.s.headKey(t.v, strings.ToLower(h.Name)), &stored)
+// putVersion stores a version's record and returns it in plaintext and as
+// sealed.
+func (t *Tx[R]) putVersion(lname, version string, rec *R) (raw, sealed []byte, err error) {
+	if raw, err = Marshal(rec); err != nil {
+		return nil, nil, err
+	}
+	sealed, err = t.tx.PutSealed(t.s.versionsPrefix(t.v, lname)+version, raw)
+	return raw, sealed, err
+}
+
+// putHead stores h as an active object's head with the copies of its
+// current version's record, given in plaintext and as sealed (nil: none).
+func (t *Tx[R]) putHead(h *Head, rec, sealed []byte) error {
+	return t.s.writeHead(t.tx, t.s.headKey(t.v, strings.ToLower(h.Name)), h, rec, sealed)
+}
+
+// writeHead stores h at key as an index record (barrier.Tx.PutIndex): it
+// holds no secret payload, only the current record as a list reads it and
+// as sealed under its own data key.
+func (s *Store[R]) writeHead(tx *barrier.Tx, key string, h *Head, rec, sealed []byte) error {
+	stored := h.withoutCopies()
+	stored.Sealed = sealed
+	if listed := listedOf[R](rec); listed != nil {
+		stored.Listed, stored.ListedForm = listed, listedForm
+	}
+	raw, err := encodeHead(&stored)
+	if err != nil {
+		return err
+	}
+	return tx.PutIndex(key, raw)
+}
+
+// listedOf returns the record rec as a list reads it, without its secret
+// payload, or nil when there is none: no record, no decoder that leaves the
+// payload out, or a record it does not decode (whose readers then open the
+// sealed copy and report the error).
+func listedOf[R any](rec []byte) json.RawMessage {
+	var r R
+	if _, ok := any(&r).(RecordDecoder); !ok || rec == nil {
+		return nil
+	}
+	if err := DecodeRecord(rec, &r, true); err != nil {
+		return nil
+	}
+	listed, err := Marshal(&r)
+	if err != nil {
+		return nil
+	}
+	return listed
 }
 
 // Add stores rec as a new version of name and makes it current, creating
@@ -390,13 +578,15 @@ func (t *Tx[R]) add(name, version string, rec R, managed bool) (*Item[R], error)
 	case h.Managed != managed:
 		return nil, t.s.errs.Managed("set")
 	}
-	h.Current, h.Rec = version, nil
+	h = h.withoutCopies()
+	h.Current = version
 	it := &Item[R]{Head: h, Version: version, Rec: rec}
-	raw, err := t.putVersion(lname, version, &it.Rec)
+	raw, sealed, err := t.putVersion(lname, version, &it.Rec)
 	if err != nil {
 		return nil, err
 	}
-	return it, t.putHead(&h, raw)
+	defer clear(raw) // the plaintext, payload included, is not kept
+	return it, t.putHead(&h, raw, sealed)
 }
 
 // Add stores rec as a new current version of name in its own transaction.
@@ -460,9 +650,9 @@ func has(tx *barrier.Tx, key string) (bool, error) {
 }
 
 // StoredDecoder is a stored type other than a record (the head) with a
-// hand-written decoder of its stored JSON, for the hot read paths.
-// DecodeStored must give what json.Unmarshal gives for anything
-// json.Marshal wrote (tests fuzz this); member names match exactly
+// hand-written decoder of its stored form, for the hot read paths. For the
+// JSON in it, DecodeStored must give what json.Unmarshal gives for
+// anything json.Marshal wrote (tests fuzz this); member names match exactly
 // (json.Unmarshal would also take other cases). Records implement
 // RecordDecoder, under the same rules.
 type StoredDecoder interface {
@@ -488,7 +678,10 @@ func getJSON(tx *barrier.Tx, key string, dst any) (found bool, err error) {
 // or the copy of the current version inside a head, read in place) and
 // returns its length. With listing it leaves out what no list shows, the
 // record's secret payload (a secret's value, a key's private material), so
-// a page neither spends time on it nor leaves copies of it in memory.
+// a page neither spends time on it nor leaves copies of it in memory. What
+// it keeps is also stored, re-marshaled, as a head's Listed under the
+// vault's index key, not a data key of its own: listing must leave out
+// every secret member (and listedForm must change with what it keeps).
 type RecordDecoder interface {
 	DecodeRecord(data []byte, listing bool) (int, error)
 }
@@ -527,14 +720,6 @@ func decodeStored(raw []byte, dst any) error {
 		return d.DecodeStored(raw)
 	}
 	return DecodeRecord(raw, dst, false)
-}
-
-func putJSON(tx *barrier.Tx, key string, v any) error {
-	raw, err := Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.Put(key, raw)
 }
 
 // Marshal encodes v as compact JSON without HTML escaping, which would
@@ -587,11 +772,14 @@ func ValidateTags(tags map[string]string) error {
 // checkBatch is how many heads CheckHeadCopies reads per transaction.
 const checkBatch = 500
 
-// CheckHeadCopies makes the copy of the current version that every active
+// CheckHeadCopies makes the copies of the current version that every active
 // head of the collection carries, in the vaults vaultIDs, equal to that
-// version's stored record again, and returns how many it corrected. It is
-// for a start after this program may not have been the last to write: an
-// earlier release changed versions without touching their heads.
+// version's stored record again, and returns how many heads it corrected.
+// It is for a start after this program may not have been the last to
+// write (the first releases changed versions without touching their heads,
+// and a crash is a crash). A head is compared by its sealed copy, without
+// decrypting; an earlier release's head by its plaintext copy, and
+// rewritten as this release writes heads when stale.
 func (s *Store[R]) CheckHeadCopies(ctx context.Context, vaultIDs []string) (int, error) {
 	fixed := 0
 	for _, id := range vaultIDs {
@@ -637,18 +825,28 @@ func (s *Store[R]) checkHeads(ctx context.Context, vaultID, prefix, start string
 			return err
 		}
 		for _, x := range heads {
-			if len(x.head.Rec) == 0 {
+			copied, read := []byte(x.head.Sealed), tx.Stored
+			if copied == nil {
+				copied, read = x.head.Rec, tx.Get // an earlier release's plaintext copy
+			}
+			if len(copied) == 0 {
 				continue
 			}
-			raw, err := tx.Get(s.versionsPrefixOf(vaultID, strings.ToLower(x.head.Name)) + strings.ToLower(x.head.Current))
+			key := s.versionsPrefixOf(vaultID, strings.ToLower(x.head.Name)) + strings.ToLower(x.head.Current)
+			cur, err := read(key)
 			if err != nil && !isNotFound(err) {
 				return err
 			}
-			if bytes.Equal(raw, x.head.Rec) {
+			if bytes.Equal(cur, copied) {
 				continue
 			}
-			x.head.Rec = raw
-			if err := putJSON(tx, x.key, &x.head); err != nil {
+			raw, sealed, err := s.storedVersion(tx, key)
+			if err != nil {
+				return err
+			}
+			err = s.writeHead(tx, x.key, &x.head, raw, sealed)
+			clear(raw)
+			if err != nil {
 				return err
 			}
 			fixed++

@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/kverr"
+	"github.com/keyhaven/keyhaven/internal/objects"
 	"github.com/keyhaven/keyhaven/internal/secrets"
 	"github.com/keyhaven/keyhaven/internal/storage/memory"
 	"github.com/keyhaven/keyhaven/internal/vaults"
@@ -22,6 +23,7 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 type fixture struct {
+	b      *barrier.Barrier
 	svc    *secrets.Service
 	clock  *clock
 	vault  *vaults.Vault
@@ -41,7 +43,7 @@ func newFixture(t *testing.T, spec vaults.Spec) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{svc: secrets.New(b, clk.now), clock: clk, vault: v, vaults: vs}
+	return &fixture{b: b, svc: secrets.New(b, clk.now), clock: clk, vault: v, vaults: vs}
 }
 
 func str(s string) *string { return &s }
@@ -325,5 +327,46 @@ func TestListPagesKeepEachItem(t *testing.T) {
 	}
 	if len(deleted) != 0 {
 		t.Fatalf("deleted secrets missing from the list: %v", deleted)
+	}
+}
+
+// A secret's value is stored only in its version's record, under that
+// version's own data key: the heads (index records, active and deleted)
+// hold neither the value nor anything readable of it.
+func TestHeadsHoldNoValue(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, vaults.Spec{Name: "heads"})
+	values := map[string]string{"kept": "MARKER-kept-6c1d0f", "gone": "MARKER-gone-93ab2e"}
+	for name, value := range values {
+		if _, err := f.svc.Set(ctx, f.vault, name, secrets.SetParams{Value: &value, Tags: map[string]string{"t": "v"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.svc.Delete(ctx, f.vault, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	heads, versions := 0, 0
+	err := f.b.View(ctx, func(tx *barrier.Tx) error {
+		return tx.Scan("v/"+f.vault.ID+"/", "", func(key string, val []byte) (bool, error) {
+			rest := strings.TrimPrefix(key, "v/"+f.vault.ID+"/")
+			has := strings.Contains(string(val), "MARKER-")
+			switch {
+			case strings.HasPrefix(rest, "secrets/"), strings.HasPrefix(rest, "deletedsecrets/"):
+				heads++
+				var h objects.Head
+				if err := h.DecodeStored(val); err != nil || has || h.Sealed == nil || h.Listed == nil {
+					t.Errorf("head %s: %+v, %v (value inside: %v)", rest, h, err, has)
+				}
+			case strings.HasPrefix(rest, "secrets-versions/"):
+				versions++
+				if !has {
+					t.Errorf("version %s does not hold its value: the test reads nothing", rest)
+				}
+			}
+			return true, nil
+		})
+	})
+	if err != nil || heads != 2 || versions != 2 {
+		t.Fatalf("%d heads, %d versions, %v", heads, versions, err)
 	}
 }

@@ -216,20 +216,32 @@ func TestSealedCopies(t *testing.T) {
 	if !bytes.Equal(sealed, store.raw()[key]) || bytes.Contains(sealed, secret) {
 		t.Fatalf("PutSealed returned % x, stored % x", sealed, store.raw()[key])
 	}
-	err := b.View(ctx, func(tx *Tx) error {
+	err := b.Update(ctx, func(tx *Tx) error {
 		got, err := tx.Stored(key)
 		if err != nil || !bytes.Equal(got, sealed) {
 			t.Fatalf("Sealed = % x, %v", got, err)
 		}
 		got[0] ^= 0xff // the caller's own copy
 		for range 2 {  // the second time with its data key cached
-			pt, err := tx.OpenSealed(key, sealed)
-			if err != nil || !bytes.Equal(pt, secret) {
-				t.Fatalf("OpenSealed = %q, %v", pt, err)
+			in := bytes.Clone(sealed)
+			pt, err := tx.OpenSealed(key, in)
+			if err != nil || !bytes.Equal(pt, secret) || &pt[0] != &in[offPayload] {
+				t.Fatalf("OpenSealed = %q, %v (in place: %v)", pt, err, len(pt) > 0 && &pt[0] == &in[offPayload])
 			}
 		}
-		if _, err := tx.OpenSealed(other, sealed); !errors.Is(err, ErrIntegrity) {
+		if _, err := tx.OpenSealed(other, bytes.Clone(sealed)); !errors.Is(err, ErrIntegrity) {
 			t.Errorf("opened for another key: %v", err)
+		}
+		// An index value opens in place too.
+		if err := tx.PutIndex("v/a/idx", secret); err != nil {
+			return err
+		}
+		idx, err := tx.Stored("v/a/idx")
+		if err != nil {
+			return err
+		}
+		if pt, err := tx.OpenSealed("v/a/idx", idx); err != nil || !bytes.Equal(pt, secret) || &pt[0] != &idx[offIdxPayload] {
+			t.Fatalf("OpenSealed of an index value = %q, %v", pt, err)
 		}
 		bad := bytes.Clone(sealed)
 		bad[len(bad)-1] ^= 1

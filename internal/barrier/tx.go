@@ -171,15 +171,23 @@ func (tx *Tx) Stored(key string) ([]byte, error) {
 
 // OpenSealed decrypts sealed, a value as stored at key (from PutSealed or
 // Stored), as Get would if it were stored there now: a value sealed for
-// another key, or changed, fails with ErrIntegrity. The result belongs to
-// the caller.
+// another key, or changed, fails with ErrIntegrity. It decrypts in place:
+// the plaintext is returned as a slice of sealed, whose bytes are
+// overwritten (also when it fails), so sealed must be the caller's own.
 func (tx *Tx) OpenSealed(key string, sealed []byte) ([]byte, error) {
 	if err := tx.checkKey(key, false); err != nil {
 		return nil, err
 	}
 	sc := getScratch()
 	defer putScratch(sc)
-	return tx.open(key, sealed, aadFor(sc, key), sc)
+	var dst []byte // the payload's own bytes: GCM decrypts exactly in place
+	switch {
+	case len(sealed) >= overhead && sealed[0] == formatVersion:
+		dst = sealed[offPayload:offPayload]
+	case len(sealed) >= overheadIdx && sealed[0] == formatIndex:
+		dst = sealed[offIdxPayload:offIdxPayload]
+	}
+	return tx.openInto(key, sealed, aadFor(sc, key), sc, dst)
 }
 
 // Delete removes key. Deleting an absent key is not an error.

@@ -20,9 +20,14 @@ import (
 
 const apiVersion = "?api-version=7.6"
 
+// seedWriters is how many requests at least seed a vault in parallel, so
+// that a run with few connections still seeds a large vault quickly (the
+// server's group commit needs concurrent writes to share its fsyncs).
+const seedWriters = 32
+
 // newEnv logs in with the bootstrap credentials and prepares the client.
 func newEnv(ctx context.Context, addr, caFile, credsFile string, conns int) (*env, error) {
-	client, err := httpClient(caFile, addr, conns)
+	client, err := httpClient(caFile, addr, max(conns, seedWriters))
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +61,7 @@ func targetEnv(ctx context.Context, vaultURL string, conns int) (*env, error) {
 		return nil, fmt.Errorf("bench: --url needs AZURE_AUTHORITY_HOST, AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET")
 	}
 	d := &net.Dialer{Timeout: 10 * time.Second}
-	tr := newTransport(&tls.Config{MinVersion: tls.VersionTLS12}, conns, func(ctx context.Context, network, addr string) (net.Conn, error) {
+	tr := newTransport(&tls.Config{MinVersion: tls.VersionTLS12}, max(conns, seedWriters), func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, _ := net.SplitHostPort(addr)
 		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 			addr = net.JoinHostPort("127.0.0.1", port)
@@ -125,9 +130,11 @@ func (e *env) do(ctx context.Context, method, path string, body []byte, out any)
 	return nil
 }
 
-// seed creates n secrets through the API with conns writers, remembering
-// each one's version for GetSecret by version.
+// seed creates n secrets through the API with seedWriters writers (or
+// conns, when more), remembering each one's version for GetSecret by
+// version.
 func (e *env) seed(ctx context.Context, n, conns int) error {
+	conns = max(conns, seedWriters)
 	e.names, e.versions = make([]string, n), make([]string, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup

@@ -180,12 +180,14 @@ func (tx *Tx) OpenSealed(key string, sealed []byte) ([]byte, error) {
 	}
 	sc := getScratch()
 	defer putScratch(sc)
-	var dst []byte // the payload's own bytes: GCM decrypts exactly in place
-	switch {
-	case len(sealed) >= overhead && sealed[0] == formatVersion:
-		dst = sealed[offPayload:offPayload]
-	case len(sealed) >= overheadIdx && sealed[0] == formatIndex:
-		dst = sealed[offIdxPayload:offIdxPayload]
+	// The payload's own bytes, capped at sealed's end (a failed Open may
+	// write up to dst's capacity): GCM decrypts exactly in place.
+	var dst []byte
+	switch n := len(sealed); {
+	case n >= overhead && sealed[0] == formatVersion:
+		dst = sealed[offPayload:offPayload:n]
+	case n >= overheadIdx && sealed[0] == formatIndex:
+		dst = sealed[offIdxPayload:offIdxPayload:n]
 	}
 	return tx.openInto(key, sealed, aadFor(sc, key), sc, dst)
 }

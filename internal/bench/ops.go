@@ -27,7 +27,7 @@ const seedWriters = 32
 
 // newEnv logs in with the bootstrap credentials and prepares the client.
 func newEnv(ctx context.Context, addr, caFile, credsFile string, conns int) (*env, error) {
-	client, err := httpClient(caFile, addr, max(conns, seedWriters))
+	client, err := httpClient(caFile, addr, conns)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func targetEnv(ctx context.Context, vaultURL string, conns int) (*env, error) {
 		return nil, fmt.Errorf("bench: --url needs AZURE_AUTHORITY_HOST, AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET")
 	}
 	d := &net.Dialer{Timeout: 10 * time.Second}
-	tr := newTransport(&tls.Config{MinVersion: tls.VersionTLS12}, max(conns, seedWriters), func(ctx context.Context, network, addr string) (net.Conn, error) {
+	tr := newTransport(&tls.Config{MinVersion: tls.VersionTLS12}, conns, func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, _ := net.SplitHostPort(addr)
 		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 			addr = net.JoinHostPort("127.0.0.1", port)
@@ -108,11 +108,16 @@ func (e *env) endpoint() endpoint {
 
 // do sends one request and decodes a JSON answer into out (if not nil).
 func (e *env) do(ctx context.Context, method, path string, body []byte, out any) error {
+	return e.doWith(e.client, ctx, method, path, body, out)
+}
+
+// doWith is do through client.
+func (e *env) doWith(client *http.Client, ctx context.Context, method, path string, body []byte, out any) error {
 	req, err := e.endpoint().httpRequest(call{method, path, body})
 	if err != nil {
 		return err
 	}
-	resp, err := e.client.Do(req.WithContext(ctx))
+	resp, err := client.Do(req.WithContext(ctx))
 	if err != nil {
 		return err
 	}
@@ -132,9 +137,17 @@ func (e *env) do(ctx context.Context, method, path string, body []byte, out any)
 
 // seed creates n secrets through the API with seedWriters writers (or
 // conns, when more), remembering each one's version for GetSecret by
-// version.
+// version. The writers have connections of their own, closed when done:
+// the measured load keeps exactly its conns.
 func (e *env) seed(ctx context.Context, n, conns int) error {
 	conns = max(conns, seedWriters)
+	bulk := e.client
+	if tr, ok := e.client.Transport.(*http.Transport); ok {
+		t := tr.Clone()
+		t.MaxConnsPerHost, t.MaxIdleConnsPerHost, t.MaxIdleConns = conns, conns, conns
+		defer t.CloseIdleConnections()
+		bulk = &http.Client{Transport: t, Timeout: e.client.Timeout}
+	}
 	e.names, e.versions = make([]string, n), make([]string, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -146,7 +159,7 @@ func (e *env) seed(ctx context.Context, n, conns int) error {
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 				name := fmt.Sprintf("bench-%07d", i)
 				var b struct{ ID string }
-				if err := e.do(ctx, http.MethodPut, "/secrets/"+name+apiVersion, e.body, &b); err != nil {
+				if err := e.doWith(bulk, ctx, http.MethodPut, "/secrets/"+name+apiVersion, e.body, &b); err != nil {
 					errc <- err
 					return
 				}

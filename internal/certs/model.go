@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/keyhaven/keyhaven/internal/jsonx"
@@ -28,17 +29,18 @@ type record struct {
 // which shows the certificate's thumbprint and attributes, the issuers'
 // chain is left out, which keeps the list's copy in the head small.
 func (r *record) DecodeRecord(data []byte, listing bool) (int, error) {
-	n, err := jsonx.ValueLen(data)
+	ws := len(data) - len(bytes.TrimLeft(data, " \t\r\n"))
+	n, err := jsonx.ValueLen(data[ws:])
 	if err != nil {
 		return 0, err
 	}
-	if err := json.Unmarshal(data[:n], r); err != nil {
+	if err := json.Unmarshal(data[ws:ws+n], r); err != nil {
 		return 0, err
 	}
 	if listing {
 		r.Chain = nil
 	}
-	return n, nil
+	return ws + n, nil
 }
 
 type item = objects.Item[record]

@@ -353,8 +353,8 @@ func TestRecordDecodeAndList(t *testing.T) {
 		if listing {
 			want.Chain = nil
 		}
-		n, err := got.DecodeRecord(append(bytes.Clone(raw), " ,"...), listing)
-		if err != nil || n != len(raw) || !reflect.DeepEqual(got, want) {
+		n, err := got.DecodeRecord(append(append([]byte(" \n"), raw...), " ,"...), listing)
+		if err != nil || n != len(raw)+2 || !reflect.DeepEqual(got, want) {
 			t.Fatalf("listing %v: %+v (%d of %d bytes), %v; want %+v", listing, got, n, len(raw), err, want)
 		}
 	}

@@ -112,10 +112,16 @@ func unwrapDEK(kek cipher.AEAD, env envelope, aad []byte, dk *[keySize]byte) (ci
 // has room and into a new slice (never nil) otherwise.
 func openPayload(aead cipher.AEAD, env envelope, aad, dst []byte) ([]byte, error) {
 	setAAD(aad, labelVal, env.header)
-	if n := len(env.payload) - tagSize; dst == nil || cap(dst) < n {
+	return openInto(aead, env.nonce, env.payload, aad, dst)
+}
+
+// openInto opens ciphertext (with its tag) into dst when it has room and
+// into a new slice (never nil) otherwise; any failure is ErrIntegrity.
+func openInto(aead cipher.AEAD, nonce, ciphertext, aad, dst []byte) ([]byte, error) {
+	if n := len(ciphertext) - tagSize; dst == nil || cap(dst) < n {
 		dst = make([]byte, n)
 	}
-	out, err := aead.Open(dst[:0], env.nonce, env.payload, aad)
+	out, err := aead.Open(dst[:0], nonce, ciphertext, aad)
 	if err != nil {
 		return nil, ErrIntegrity
 	}
@@ -126,12 +132,7 @@ func openPayload(aead cipher.AEAD, env envelope, aad, dst []byte) ([]byte, error
 // makes a single allocation holding both the stored value and the storage
 // key, both of which stay valid for the rest of the transaction.
 func sealEnvelope(kek cipher.AEAD, term uint32, key string, value []byte) (storageKey, stored []byte, err error) {
-	n := overhead + len(value)
-	buf := make([]byte, n+aadKeyOff+len(key))
-	stored, aad := buf[:n:n], buf[n:]
-	copy(aad[aadKeyOff:], key)
-	stored[0] = formatVersion
-	binary.BigEndian.PutUint32(stored[offTerm:], term)
+	stored, aad := newStored(formatVersion, term, overhead+len(value), key)
 	header := stored[:offWrapNonce]
 
 	sc := getScratch()
@@ -153,15 +154,22 @@ func sealEnvelope(kek cipher.AEAD, term uint32, key string, value []byte) (stora
 	return aad[aadKeyOff:], stored, nil
 }
 
+// newStored makes, in one allocation, a stored value of n bytes with its
+// header (version and term) written, and after it the associated data with
+// key in place (aad[aadKeyOff:] is the storage key as bytes).
+func newStored(version byte, term uint32, n int, key string) (stored, aad []byte) {
+	buf := make([]byte, n+aadKeyOff+len(key))
+	stored, aad = buf[:n:n], buf[n:]
+	copy(aad[aadKeyOff:], key)
+	stored[0] = version
+	binary.BigEndian.PutUint32(stored[offTerm:], term)
+	return stored, aad
+}
+
 // sealIndex encrypts value for storage under key with idx, the index key of
 // the KEK at term, in one allocation like sealEnvelope.
 func sealIndex(idx cipher.AEAD, term uint32, key string, value []byte) (storageKey, stored []byte) {
-	n := overheadIdx + len(value)
-	buf := make([]byte, n+aadKeyOff+len(key))
-	stored, aad := buf[:n:n], buf[n:]
-	copy(aad[aadKeyOff:], key)
-	stored[0] = formatIndex
-	binary.BigEndian.PutUint32(stored[offTerm:], term)
+	stored, aad := newStored(formatIndex, term, overheadIdx+len(value), key)
 	rand.Read(stored[offIdxNonce:offIdxPayload]) // never fails
 	setAAD(aad, labelIdx, stored[:offIdxNonce])
 	idx.Seal(stored[offIdxPayload:offIdxPayload], stored[offIdxNonce:offIdxPayload], value, aad)
@@ -175,15 +183,7 @@ func openIndex(idx cipher.AEAD, raw, aad, dst []byte) ([]byte, error) {
 		return nil, ErrIntegrity
 	}
 	setAAD(aad, labelIdx, raw[:offIdxNonce])
-	body := raw[offIdxPayload:]
-	if n := len(body) - tagSize; dst == nil || cap(dst) < n {
-		dst = make([]byte, n)
-	}
-	out, err := idx.Open(dst[:0], raw[offIdxNonce:offIdxPayload], body, aad)
-	if err != nil {
-		return nil, ErrIntegrity
-	}
-	return out, nil
+	return openInto(idx, raw[offIdxNonce:offIdxPayload], raw[offIdxPayload:], aad, dst)
 }
 
 // indexAEAD derives the index key of a KEK from the KEK's key.
